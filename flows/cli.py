@@ -1,0 +1,107 @@
+"""The ``topics`` command.
+
+``topics run`` validates the settings and the input before Prefect starts (exit 2 with a
+one-line reason when they are wrong), then runs the ``topic-pipeline`` flow: exit 0 on
+success, 1 if the run failed.
+
+Without a Prefect server configured (no ``PREFECT_API_URL`` in the environment or the active
+profile) each run gets its own temporary Prefect home, so concurrent runs never share one
+SQLite database; with a server configured, runs are recorded there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+from topics.config import ConfigError, load_config
+from topics.corpus import CorpusError, check_columns, resolve_input
+from topics.stages import STAGES
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="topics", description="Topic modeling pipeline (Prefect flow 'topic-pipeline').")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the pipeline on a corpus")
+    run.add_argument("--input", help="corpus file: .parquet, .csv, .tsv, .jsonl (default: the embedded arXiv corpus)")
+    run.add_argument("--config", help="YAML settings file (default: built-in defaults, as configs/default.yaml)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                     help="override one setting; repeatable, e.g. --set cluster.min_cluster_size=20")
+    run.add_argument("--out", help="run directory to create (default: <output.root>/<run_id>)")
+    run.add_argument("--refresh", action="append", default=[], choices=STAGES, metavar="STAGE",
+                     help=f"recompute STAGE and everything after it; repeatable ({', '.join(STAGES)})")
+    run.add_argument("--no-cache", action="store_true", help="neither read nor fill the artifact cache")
+    return parser
+
+
+def _configured_api_url() -> str | None:
+    """PREFECT_API_URL from the environment or the active Prefect profile, read without importing Prefect."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    home = Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect")).expanduser()
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    try:
+        data = tomllib.loads(profiles.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or data.get("active", "ephemeral")
+    return data.get("profiles", {}).get(active, {}).get("PREFECT_API_URL")
+
+
+def _fail(message: str) -> int:
+    print(f"topics: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        settings = load_config(args.config, args.overrides)
+        input_path, corpus_config = resolve_input(args.input, settings.corpus)
+        check_columns(input_path, corpus_config)
+    except (ConfigError, CorpusError) as exc:
+        return _fail(str(exc))
+    if args.out and Path(args.out).exists() and (not Path(args.out).is_dir() or any(Path(args.out).iterdir())):
+        return _fail(f"--out {args.out}: exists and is not an empty directory")
+
+    private_home = None
+    if _configured_api_url() is None:
+        private_home = tempfile.mkdtemp(prefix="topics-prefect-")
+        os.environ["PREFECT_HOME"] = private_home
+        # A throwaway server has nothing to report; its telemetry job only contends for SQLite.
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    try:
+        from flows.topic_pipeline import topic_pipeline
+
+        state = topic_pipeline(
+            input=args.input, config=args.config, overrides=list(args.overrides), out=args.out,
+            refresh=list(args.refresh), no_cache=args.no_cache, return_state=True,
+        )
+        if not state.is_completed():
+            try:
+                state.result()
+            except Exception as exc:  # noqa: BLE001 - report any failure in one line
+                print(f"topics: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(state.result())
+        return EXIT_OK
+    finally:
+        if private_home:
+            shutil.rmtree(private_home, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return run_command(args)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

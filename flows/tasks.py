@@ -1,0 +1,50 @@
+"""One Prefect task per pipeline stage, each a thin call into :mod:`topics.stages`.
+
+Tasks pass the cache directory and entry keys, never arrays: Prefect pickles and hashes task
+inputs and results, and large arrays live in the artifact store. Prefect's own result cache
+is off (``NO_CACHE``): the artifact store is the cache.
+"""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from topics import stages
+from topics.artifacts import ArtifactStore
+from topics.config import ClusterConfig, CorpusConfig, EmbedConfig, ProjectConfig, ReduceConfig, RenderConfig, RepresentConfig
+
+
+@task(name="load", cache_policy=NO_CACHE)
+def load_task(cache_dir: str, input_path: str, config: CorpusConfig, refresh: bool = False) -> dict:
+    return stages.load(ArtifactStore(cache_dir), input_path, config, refresh).as_dict()
+
+
+@task(name="embed", cache_policy=NO_CACHE)
+def embed_task(cache_dir: str, corpus_key: str, config: EmbedConfig, refresh: bool = False) -> dict:
+    return stages.embed(ArtifactStore(cache_dir), corpus_key, config, refresh).as_dict()
+
+
+@task(name="reduce", cache_policy=NO_CACHE)
+def reduce_task(cache_dir: str, embed_key: str, config: ReduceConfig, refresh: bool = False) -> dict:
+    return stages.reduce(ArtifactStore(cache_dir), embed_key, config, refresh).as_dict()
+
+
+@task(name="project", cache_policy=NO_CACHE)
+def project_task(cache_dir: str, embed_key: str, config: ProjectConfig, refresh: bool = False) -> dict:
+    return stages.project(ArtifactStore(cache_dir), embed_key, config, refresh).as_dict()
+
+
+@task(name="cluster", cache_policy=NO_CACHE)
+def cluster_task(cache_dir: str, reduce_key: str, config: ClusterConfig, refresh: bool = False) -> dict:
+    return stages.cluster(ArtifactStore(cache_dir), reduce_key, config, refresh).as_dict()
+
+
+@task(name="represent", cache_policy=NO_CACHE)
+def represent_task(cache_dir: str, corpus_key: str, embed_key: str, cluster_key: str, config: RepresentConfig, refresh: bool = False) -> dict:
+    return stages.represent(ArtifactStore(cache_dir), corpus_key, embed_key, cluster_key, config, refresh).as_dict()
+
+
+@task(name="render", cache_policy=NO_CACHE)
+def render_task(cache_dir: str, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, config: RenderConfig, refresh: bool = False) -> dict:
+    return stages.render(ArtifactStore(cache_dir), corpus_key, project_key, cluster_key, represent_key, config, refresh).as_dict()

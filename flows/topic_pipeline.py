@@ -1,0 +1,84 @@
+"""The ``topic-pipeline`` flow: one task per stage, wired by entry keys. No maths here."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from flows import tasks
+from topics import stages
+from topics.artifacts import ArtifactStore
+from topics.config import load_config
+from topics.corpus import file_fingerprint, resolve_input
+from topics.run import Manifest, create_run_dir
+
+
+@flow(name="topic-pipeline")
+def topic_pipeline(
+    input: str | None = None,
+    config: str | None = None,
+    overrides: list[str] | None = None,
+    out: str | None = None,
+    refresh: list[str] | None = None,
+    no_cache: bool = False,
+) -> str:
+    """Turn a corpus into topics; returns the run directory.
+
+    Parameters
+    ----------
+    input : corpus file (Parquet, CSV or JSONL); the embedded default corpus when omitted
+    config : YAML settings file; defaults when omitted
+    overrides : ``section.key=value`` items applied over the file
+    out : run directory to create instead of ``<output.root>/<run_id>``
+    refresh : stages to recompute (with everything downstream of them) even if cached
+    no_cache : use a throwaway store, so nothing is read from or left in the cache
+    """
+    logger = get_run_logger()
+    settings = load_config(config, overrides or ())
+    input_path, corpus_config = resolve_input(input, settings.corpus)
+    settings = settings.model_copy(update={"corpus": corpus_config})
+    refreshed = stages.with_downstream(refresh or [])
+    temp_cache = tempfile.mkdtemp(prefix="topics-nocache-") if no_cache or not settings.cache.enabled else None
+    cache_dir = temp_cache or settings.cache.dir
+
+    run_id, run_dir = create_run_dir(settings.output.root, out)
+    manifest = Manifest(
+        run_dir,
+        run_id,
+        flow_run_id=str(flow_run.get_id() or ""),
+        input=str(input_path),
+        input_sha256=file_fingerprint(input_path),
+        cache_dir=None if temp_cache else str(Path(cache_dir).resolve()),
+        config=settings.model_dump(mode="json"),
+    )
+    logger.info("run %s -> %s", run_id, run_dir)
+
+    def step(name: str, task, *args) -> str:
+        manifest.stage_started(name)
+        result = task(cache_dir, *args, refresh=name in refreshed)
+        manifest.stage_finished(result)
+        logger.info("%-9s %s in %.1f s (%s)", name, "hit " if result["hit"] else "computed", result["seconds"], result["key"][:12])
+        return result["key"]
+
+    try:
+        corpus = step("load", tasks.load_task, str(input_path), settings.corpus)
+        embedded = step("embed", tasks.embed_task, corpus, settings.embed)
+        reduced = step("reduce", tasks.reduce_task, embedded, settings.reduce)
+        projected = step("project", tasks.project_task, embedded, settings.project)
+        clustered = step("cluster", tasks.cluster_task, reduced, settings.cluster)
+        represented = step("represent", tasks.represent_task, corpus, embedded, clustered, settings.represent)
+        rendered = step("render", tasks.render_task, corpus, projected, clustered, represented, settings.render)
+        summary = stages.publish(ArtifactStore(cache_dir), run_dir, corpus, clustered, rendered)
+        manifest.completed(**summary)
+    except BaseException as exc:
+        manifest.failed(exc)
+        raise
+    finally:
+        if temp_cache:
+            shutil.rmtree(temp_cache, ignore_errors=True)
+    logger.info("completed: %s", run_dir)
+    return str(run_dir)

@@ -1,0 +1,70 @@
+"""Shared fixtures: small slices of the real corpora in ../shared/corpora and the real model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = Path(os.environ.get("TOPICS_TEST_CORPORA", REPO.parent / "shared" / "corpora"))
+ARXIV = CORPORA / "arxiv_kaggle_metadata_first2000.parquet"
+
+
+def corpus_file(name: str) -> Path:
+    path = CORPORA / name
+    if not path.is_file():
+        pytest.fail(f"test corpus missing: {path} (set TOPICS_TEST_CORPORA to the shared corpora folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def arxiv_table() -> pd.DataFrame:
+    return pd.read_parquet(corpus_file(ARXIV.name))
+
+
+@pytest.fixture(scope="session")
+def arxiv_300(arxiv_table: pd.DataFrame, tmp_path_factory) -> Path:
+    """300 real arXiv abstracts (every 6th row: a spread of archives), as a Parquet file."""
+    path = tmp_path_factory.mktemp("corpus") / "arxiv_300.parquet"
+    arxiv_table.iloc[::6].head(300).reset_index(drop=True).to_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def arxiv_300_embedded(arxiv_300: Path):
+    """(texts, ids, embeddings) of the 300-document slice, embedded once per session with the
+    real packaged model; tests of later stages share it instead of re-embedding."""
+    from topics import embed
+
+    table = pd.read_parquet(arxiv_300)
+    embeddings = embed.encode(table["text"].tolist(), show_progress=False)
+    return table["text"].tolist(), table["arxiv_id"].tolist(), embeddings
+
+
+@pytest.fixture(scope="session")
+def arxiv_300_reduced(arxiv_300_embedded) -> np.ndarray:
+    from topics import reduce
+
+    return reduce.reduce(arxiv_300_embedded[2])
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A real, temporary Prefect server and database for the flow tests."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def pipeline_cache(tmp_path_factory) -> Path:
+    """One artifact store shared by the flow tests, so each slice is embedded once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+ARXIV_COLUMNS = ["corpus.id_column=arxiv_id", "corpus.time_column=created", "corpus.label_column=label", "corpus.title_column=title"]

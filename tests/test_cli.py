@@ -1,0 +1,67 @@
+"""The ``topics`` command: validation before Prefect starts, and a real run in a subprocess."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ARXIV_COLUMNS
+from flows.cli import main
+from topics.run import read_manifest
+
+
+def _error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_bad_config_key(capsys):
+    assert "cluster.min_clustr_size: unknown key" in _error(capsys, ["run", "--set", "cluster.min_clustr_size=5"])
+
+
+def test_bad_config_file_key(capsys, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("embed:\n  modle: default\n")
+    err = _error(capsys, ["run", "--config", str(config)])
+    assert "c.yaml" in err and "embed.modle: unknown key" in err
+
+
+def test_missing_input_file(capsys, tmp_path):
+    assert "input file not found" in _error(capsys, ["run", "--input", str(tmp_path / "missing.parquet")])
+
+
+def test_unknown_column(capsys, arxiv_300):
+    err = _error(capsys, ["run", "--input", str(arxiv_300), "--set", "corpus.text_column=abstract"])
+    assert "corpus.text_column 'abstract' is not a column" in err and "arxiv_id" in err
+
+
+def test_non_empty_out_dir(capsys, tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    assert "--out" in _error(capsys, ["run", "--out", str(tmp_path)])
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_unknown_refresh_stage():
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--refresh", "embedding"])
+    assert exit_info.value.code == 2
+
+
+def test_real_run_exit_zero_and_out_dir(arxiv_300, pipeline_cache, tmp_path):
+    out = tmp_path / "my-run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    command = [
+        sys.executable, "-m", "flows.cli", "run", "--input", str(arxiv_300), "--out", str(out),
+        *[arg for item in ARXIV_COLUMNS for arg in ("--set", item)],
+        "--set", f"cache.dir={pipeline_cache}", "--set", "embed.show_progress=false",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert Path(done.stdout.strip().splitlines()[-1]) == out
+    assert read_manifest(out)["status"] == "completed"
+    assert (out / "documents.parquet").is_file() and (out / "topic_map.html").is_file()

