@@ -1,5 +1,8 @@
 """The ``topics`` command.
 
+``topics cache list`` and ``topics cache prune --older-than DAYS`` inspect and trim the
+artifact store.
+
 ``topics run`` validates the settings and the input before Prefect starts (exit 2 with a
 one-line reason when they are wrong), then runs the ``topic-pipeline`` flow: exit 0 on
 success, 1 if the run failed.
@@ -17,9 +20,11 @@ import shutil
 import sys
 import tempfile
 import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 
-from topics.config import ConfigError, load_config
+from topics.artifacts import ArtifactStore
+from topics.config import ConfigError, RunConfig, load_config
 from topics.corpus import CorpusError, check_columns, resolve_input
 from topics.stages import STAGES
 
@@ -38,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--refresh", action="append", default=[], choices=STAGES, metavar="STAGE",
                      help=f"recompute STAGE and everything after it; repeatable ({', '.join(STAGES)})")
     run.add_argument("--no-cache", action="store_true", help="neither read nor fill the artifact cache")
+
+    cache = commands.add_parser("cache", help="inspect or prune the artifact cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    listing = cache_commands.add_parser("list", help="list cache entries: stage, key, size, last used")
+    prune = cache_commands.add_parser("prune", help="delete entries not used for some days")
+    prune.add_argument("--older-than", type=float, required=True, metavar="DAYS", help="age in days since last use")
+    for sub in (listing, prune):
+        sub.add_argument("--cache-dir", default=RunConfig().cache.dir, help="the cache folder (default: %(default)s)")
     return parser
 
 
@@ -76,6 +89,8 @@ def run_command(args: argparse.Namespace) -> int:
         os.environ["PREFECT_HOME"] = private_home
         # A throwaway server has nothing to report; its telemetry job only contends for SQLite.
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        # Prefect's 20 s default is too short when several runs start at once on a small machine.
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     try:
         from flows.topic_pipeline import topic_pipeline
 
@@ -96,11 +111,29 @@ def run_command(args: argparse.Namespace) -> int:
             shutil.rmtree(private_home, ignore_errors=True)
 
 
+def cache_command(args: argparse.Namespace) -> int:
+    store = ArtifactStore(args.cache_dir)
+    if args.cache_command == "prune":
+        if args.older_than < 0:
+            return _fail("--older-than must be 0 or more days")
+        removed = store.prune(args.older_than)
+        freed = sum(row["bytes"] for row in removed) / 1e6
+        print(f"removed {len(removed)} entries ({freed:.1f} MB) from {args.cache_dir}")
+        return EXIT_OK
+    rows = store.entries()
+    print(f"{'stage':<10} {'key':<40} {'MB':>9}  last used (UTC)")
+    for row in rows:
+        used = datetime.fromtimestamp(row["last_used"], timezone.utc).strftime("%Y-%m-%d %H:%M")
+        print(f"{row['stage']:<10} {row['key']:<40} {row['bytes'] / 1e6:>9.2f}  {used}")
+    print(f"{len(rows)} entries, {sum(r['bytes'] for r in rows) / 1e6:.1f} MB in {args.cache_dir}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run_command(args)
-    return EXIT_USAGE
+    return cache_command(args)
 
 
 if __name__ == "__main__":

@@ -65,3 +65,19 @@ def test_real_run_exit_zero_and_out_dir(arxiv_300, pipeline_cache, tmp_path):
     assert Path(done.stdout.strip().splitlines()[-1]) == out
     assert read_manifest(out)["status"] == "completed"
     assert (out / "documents.parquet").is_file() and (out / "topic_map.html").is_file()
+
+
+def test_cache_list_and_prune(capsys, tmp_path):
+    from topics.artifacts import ArtifactStore
+
+    store = ArtifactStore(tmp_path)
+    store.put("embed", "old", lambda w: w.bytes("a.bin", b"x" * 1000))
+    store.put("cluster", "new", lambda w: w.bytes("b.bin", b"y"))
+    old_marker = store.entry_dir("embed", "old") / "_entry.json"
+    os.utime(old_marker, (0, 0))  # last used in 1970
+    assert main(["cache", "list", "--cache-dir", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "embed" in listing and "old" in listing and "2 entries" in listing
+    assert main(["cache", "prune", "--older-than", "30", "--cache-dir", str(tmp_path)]) == 0
+    assert "removed 1 entries" in capsys.readouterr().out
+    assert [row["key"] for row in store.entries()] == ["new"]

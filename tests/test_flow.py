@@ -15,10 +15,10 @@ from topics.stages import STAGES
 
 @pytest.fixture(scope="module")
 def run(prefect_harness, pipeline_cache, arxiv_300, tmp_path_factory):
-    def _run(*extra, refresh=None, out=None):
+    def _run(*extra, refresh=None, no_cache=False):
         root = tmp_path_factory.mktemp("runs")
         overrides = [*ARXIV_COLUMNS, f"cache.dir={pipeline_cache}", f"output.root={root}", "embed.show_progress=false", *extra]
-        return topic_pipeline(input=str(arxiv_300), overrides=overrides, refresh=refresh, out=out)
+        return topic_pipeline(input=str(arxiv_300), overrides=overrides, refresh=refresh, no_cache=no_cache)
 
     return _run
 
@@ -99,3 +99,23 @@ def test_failed_run_is_marked_failed(prefect_harness, tmp_path):
     manifest = read_manifest(run_dir)
     assert manifest["status"] == "failed" and "cannot read as parquet" in manifest["error"]
     assert not is_completed(run_dir)
+
+
+def test_truncated_entry_is_recomputed_not_loaded(first_run, run, pipeline_cache):
+    key = _stages(first_run)["reduce"]["key"]
+    damaged = pipeline_cache / "reduce" / key / "reduced.npy"
+    damaged.write_bytes(damaged.read_bytes()[:-64])
+    again = run()
+    stages = _stages(again)
+    assert not stages["reduce"]["hit"] and "corrupt" in stages["reduce"]["note"]
+    assert stages["reduce"]["key"] == key
+    for name in ("documents.parquet", "topics.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(first_run / name), pd.read_parquet(f"{again}/{name}"))
+
+
+def test_no_cache_leaves_the_cache_untouched(first_run, run, pipeline_cache):
+    before = sorted(p.name for p in pipeline_cache.rglob("*") if p.is_file())
+    again = run("represent.top_n_terms=7", no_cache=True)
+    assert read_manifest(again)["cache_dir"] is None
+    assert not any(s["hit"] for s in read_manifest(again)["stages"])
+    assert sorted(p.name for p in pipeline_cache.rglob("*") if p.is_file()) == before

@@ -17,6 +17,7 @@ for single files (run directories use them).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -24,9 +25,10 @@ import shutil
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -38,6 +40,8 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 _FILE_MODE = 0o666 & ~_UMASK
 _TRASH_DIR = ".trash"
+_LOCK_DIR = ".locks"
+_DAY = 86400.0
 
 
 class CorruptArtifact(RuntimeError):
@@ -209,6 +213,10 @@ class ArtifactStore:
             record = json.loads(record_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CorruptArtifact(f"{stage}/{key}: unreadable {ENTRY_FILE}: {exc}") from None
+        try:
+            os.utime(record_path)  # marks the entry as used, for `prune`
+        except OSError:
+            pass  # a read-only cache is still readable
         if verify:
             for name, info in record.get("files", {}).items():
                 file = path / name
@@ -275,8 +283,36 @@ class ArtifactStore:
             return  # another process moved it first
         shutil.rmtree(target, ignore_errors=True)
 
+    @contextmanager
+    def lock(self, stage: str, key: str) -> Iterator[None]:
+        """Exclusive lock on one key across processes (``flock``; released if the holder dies)."""
+        path = self.root / stage / _LOCK_DIR / f"{key}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def prune(self, older_than_days: float) -> list[dict[str, Any]]:
+        """Delete entries not used for ``older_than_days`` days, and temporary directories left
+        by killed runs that are as old. Returns the entries deleted (as :meth:`entries`)."""
+        cutoff = time.time() - older_than_days * _DAY
+        removed = []
+        for row in self.entries():
+            if row["last_used"] < cutoff:
+                with self.lock(row["stage"], row["key"]):
+                    self.discard(row["stage"], row["key"])
+                (self.root / row["stage"] / _LOCK_DIR / f"{row['key']}.lock").unlink(missing_ok=True)
+                removed.append(row)
+        for leftovers in [*self.root.glob(f"*/{_TMP_DIR}/*"), *self.root.glob(f"{_TRASH_DIR}/*")]:
+            if leftovers.stat().st_mtime < cutoff:
+                shutil.rmtree(leftovers, ignore_errors=True)
+        return removed
+
     def entries(self) -> list[dict[str, Any]]:
-        """Every committed entry: stage, key, created (epoch seconds), bytes."""
+        """Every committed entry: stage, key, created and last_used (epoch seconds), bytes."""
         rows = []
         if not self.root.is_dir():
             return rows
@@ -290,5 +326,13 @@ class ArtifactStore:
                 except (OSError, ValueError):
                     record = {}
                 size = sum(f.stat().st_size for f in entry_dir.iterdir() if f.is_file())
-                rows.append({"stage": stage_dir.name, "key": entry_dir.name, "created": record.get("created", 0.0), "bytes": size})
+                rows.append(
+                    {
+                        "stage": stage_dir.name,
+                        "key": entry_dir.name,
+                        "created": record.get("created", 0.0),
+                        "last_used": record_path.stat().st_mtime,
+                        "bytes": size,
+                    }
+                )
         return rows

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -36,7 +37,7 @@ from topics import embed as embed_mod
 from topics import reduce as reduce_mod
 from topics import render as render_mod
 from topics import report, visualize
-from topics.artifacts import ArtifactStore, CorruptArtifact, EntryWriter, copy_file, stable_key
+from topics.artifacts import ArtifactStore, CorruptArtifact, EntryWriter, copy_file, stable_key, write_text
 from topics.config import ClusterConfig, CorpusConfig, EmbedConfig, ProjectConfig, ReduceConfig, RenderConfig, RepresentConfig
 from topics.corpus import load_corpus
 from topics.represent import represent as represent_topics
@@ -55,7 +56,7 @@ STAGE_PACKAGES = {
     "render": ("plotly", "pandas", "pyarrow"),
 }
 # Files each stage writes into its entry.
-RENDER_FILES = ("documents.parquet", "topics.parquet", "topics.csv", "topic_map.html", report.PLOTLY_JS)
+RENDER_FILES = ("documents.parquet", "topics.parquet", "topics.csv", "topic_map.html")
 
 
 @dataclass(frozen=True)
@@ -87,20 +88,42 @@ def stage_key(stage: str, inputs: dict[str, Any], settings: dict[str, Any]) -> s
     return stable_key(stage, CODE_VERSIONS[stage], inputs, settings, package_versions(STAGE_PACKAGES[stage]))
 
 
+# Crash-test hook: when this names a stage, the stage writes its files, then (before they are
+# committed) creates the file named by PAUSE_SIGNAL_ENV and waits to be killed.
+PAUSE_ENV = "TOPICS_TEST_PAUSE_IN_STAGE"
+PAUSE_SIGNAL_ENV = "TOPICS_TEST_PAUSE_SIGNAL"
+
+
+def _paused_for_tests(stage: str, fill: Callable[[EntryWriter], dict | None]) -> Callable[[EntryWriter], dict | None]:
+    if os.environ.get(PAUSE_ENV) != stage:
+        return fill
+
+    def fill_then_wait(writer: EntryWriter) -> dict | None:
+        meta = fill(writer)
+        Path(os.environ[PAUSE_SIGNAL_ENV]).write_text(stage)
+        while True:
+            time.sleep(0.5)
+        return meta  # pragma: no cover - never reached
+
+    return fill_then_wait
+
+
 def _cached(store: ArtifactStore, stage: str, key: str, fill: Callable[[EntryWriter], dict | None], refresh: bool, started: float) -> StageResult:
     note = None
-    if not refresh:
-        try:
-            store.get(stage, key)
-            return StageResult(stage, key, True, time.perf_counter() - started)
-        except KeyError:
-            pass
-        except CorruptArtifact as exc:
-            # Never load a damaged entry: report it, move it aside, recompute.
-            logger.warning("recomputing %s: %s", stage, exc)
-            note = f"corrupt entry recomputed: {exc}"
-            store.discard(stage, key)
-    store.put(stage, key, fill, replace=refresh)
+    # One process computes a key at a time; a concurrent run waits here, then reuses the entry.
+    with store.lock(stage, key):
+        if not refresh:
+            try:
+                store.get(stage, key)
+                return StageResult(stage, key, True, time.perf_counter() - started)
+            except KeyError:
+                pass
+            except CorruptArtifact as exc:
+                # Never load a damaged entry: report it, move it aside, recompute.
+                logger.warning("recomputing %s: %s", stage, exc)
+                note = f"corrupt entry recomputed: {exc}"
+                store.discard(stage, key)
+        store.put(stage, key, _paused_for_tests(stage, fill), replace=refresh)
     return StageResult(stage, key, False, time.perf_counter() - started, note)
 
 
@@ -238,7 +261,6 @@ def render(
         writer.bytes("topics.csv", render_mod.flat_topics_table(topics).to_csv(index=False).encode("utf-8"))
         figure = visualize.document_map(documents, topics, config.snippet_chars)
         writer.text("topic_map.html", report.figure_page(figure, div_id="topic-map"))
-        writer.text(report.PLOTLY_JS, report.plotly_js())
         return {"n_docs": len(documents), "n_topics": int((topics["topic"] >= 0).sum())}
 
     return _cached(store, "render", key, fill, refresh, started)
@@ -290,7 +312,9 @@ def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, cluster_
         copy_file(rendered.file(name), Path(run_dir) / name)
         outputs.append(name)
     copy_file(corpus.file("dropped.parquet"), Path(run_dir) / "dropped.parquet")
-    outputs.append("dropped.parquet")
+    # One plotly.js per run folder, shared by its pages; taken from the installed plotly.
+    write_text(Path(run_dir) / report.PLOTLY_JS, report.plotly_js())
+    outputs += ["dropped.parquet", report.PLOTLY_JS]
     clustered = store.get("cluster", cluster_key, verify=False).meta
     return {
         "outputs": outputs,
