@@ -25,6 +25,7 @@ def topic_pipeline(
     out: str | None = None,
     refresh: list[str] | None = None,
     no_cache: bool = False,
+    run_name: str | None = None,
 ) -> str:
     """Turn a corpus into topics; returns the run directory.
 
@@ -36,6 +37,7 @@ def topic_pipeline(
     out : run directory to create instead of ``<output.root>/<run_id>``
     refresh : stages to recompute (with everything downstream of them) even if cached
     no_cache : use a throwaway store, so nothing is read from or left in the cache
+    run_name : a label for the run, kept in its manifest
     """
     logger = get_run_logger()
     settings = load_config(config, overrides or ())
@@ -49,6 +51,7 @@ def topic_pipeline(
     manifest = Manifest(
         run_dir,
         run_id,
+        run_name=run_name,
         flow_run_id=str(flow_run.get_id() or ""),
         input=str(input_path),
         input_sha256=file_fingerprint(input_path),
