@@ -6,6 +6,9 @@ BIN    := $(VENV)/bin
 # CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 # GPU users: install your CUDA torch into the venv first; TORCH= (empty) skips this step.
 TORCH  ?= torch==2.13.0
+# Extra pip arguments for that step, e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+# where the package index would otherwise serve a CUDA build.
+TORCH_PIP_ARGS ?=
 
 .PHONY: run test install install-test clean
 
@@ -14,7 +17,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(if $(TORCH),$(BIN)/pip install --quiet "$(TORCH)")
+	$(if $(TORCH),$(BIN)/pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)")
 	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from topics.artifacts import ArtifactStore
 from topics.config import ConfigError, RunConfig, load_config
-from topics.corpus import CorpusError, check_columns, resolve_input
+from topics.corpus import CorpusError, load_corpus, resolve_input
+from topics.reduce import MIN_DOCS
 from topics.stages import STAGES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -77,9 +78,13 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         settings = load_config(args.config, args.overrides)
         input_path, corpus_config = resolve_input(args.input, settings.corpus)
-        check_columns(input_path, corpus_config)
+        # Reading the whole corpus here (seconds even for large files) catches malformed rows
+        # and too-small corpora before Prefect starts; the flow reads it again.
+        corpus = load_corpus(input_path, corpus_config)
     except (ConfigError, CorpusError) as exc:
         return _fail(str(exc))
+    if len(corpus) < MIN_DOCS:
+        return _fail(f"{input_path}: {len(corpus)} usable document(s); the pipeline needs at least {MIN_DOCS}")
     if args.out and Path(args.out).exists() and (not Path(args.out).is_dir() or any(Path(args.out).iterdir())):
         return _fail(f"--out {args.out}: exists and is not an empty directory")
 

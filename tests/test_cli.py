@@ -40,6 +40,18 @@ def test_unknown_column(capsys, arxiv_300):
     assert "corpus.text_column 'abstract' is not a column" in err and "arxiv_id" in err
 
 
+def test_too_few_documents(capsys, tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("text\nfirst document\nsecond document\n   \n")
+    assert "2 usable document(s)" in _error(capsys, ["run", "--input", str(path)])
+
+
+def test_malformed_jsonl_late_in_the_file(capsys, tmp_path):
+    path = tmp_path / "late.jsonl"
+    path.write_text('{"text": "fine"}\n' * 150 + '{"text": broken\n')
+    assert "cannot read as jsonl" in _error(capsys, ["run", "--input", str(path)])
+
+
 def test_non_empty_out_dir(capsys, tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     assert "--out" in _error(capsys, ["run", "--out", str(tmp_path)])

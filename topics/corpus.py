@@ -120,36 +120,6 @@ def resolve_input(input_path: str | Path | None, config: CorpusConfig) -> tuple[
     return default_corpus_path(), config.model_copy(update=columns)
 
 
-def check_columns(path: str | Path, config: CorpusConfig) -> None:
-    """Check, reading only the file's header or schema, that the configured columns exist.
-
-    Raises
-    ------
-    CorpusError
-        If the file is missing, unreadable, or lacks a configured column.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CorpusError(f"input file not found: {path}")
-    fmt = detect_format(path, config.format)
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            columns = list(pq.read_schema(path).names)
-        elif fmt == "csv":
-            sep = "\t" if path.suffix.lower() == ".tsv" else ","
-            columns = list(pd.read_csv(path, sep=sep, nrows=0).columns)
-        else:
-            columns = list(pd.read_json(path, lines=True, nrows=100, dtype=False).columns)
-    except Exception as exc:  # noqa: BLE001 - every reader raises its own types
-        raise CorpusError(f"{path}: cannot read as {fmt}: {exc}") from None
-    for key in ("text_column", "id_column", "time_column", "label_column", "title_column"):
-        column = getattr(config, key)
-        if column is not None:
-            _require_column(columns, column, key, path)
-
-
 def detect_format(path: Path, configured: str = "auto") -> str:
     if configured != "auto":
         return configured
