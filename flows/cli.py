@@ -8,28 +8,30 @@ one-line reason when they are wrong), then runs the ``topic-pipeline`` flow: exi
 success, 1 if the run failed.
 
 Without a Prefect server configured (no ``PREFECT_API_URL`` in the environment or the active
-profile) each run gets its own temporary Prefect home, so concurrent runs never share one
-SQLite database; with a server configured, runs are recorded there.
+profile) each run starts its own temporary server and Prefect home (see
+:mod:`flows.local_server`), so concurrent runs never share one SQLite database; with a server
+configured, runs are recorded there. Ctrl-C or SIGTERM marks the run failed and exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
+import signal
 import sys
-import tempfile
 import tomllib
 from datetime import datetime, timezone
+from contextlib import ExitStack
 from pathlib import Path
 
+from flows.local_server import private_prefect_server
 from topics.artifacts import ArtifactStore
 from topics.config import ConfigError, RunConfig, load_config
 from topics.corpus import CorpusError, load_corpus, resolve_input
 from topics.reduce import MIN_DOCS
 from topics.stages import STAGES
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,32 +90,54 @@ def run_command(args: argparse.Namespace) -> int:
     if args.out and Path(args.out).exists() and (not Path(args.out).is_dir() or any(Path(args.out).iterdir())):
         return _fail(f"--out {args.out}: exists and is not an empty directory")
 
-    private_home = None
-    if _configured_api_url() is None:
-        private_home = tempfile.mkdtemp(prefix="topics-prefect-")
-        os.environ["PREFECT_HOME"] = private_home
-        # A throwaway server has nothing to report; its telemetry job only contends for SQLite.
-        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        # Prefect's 20 s default is too short when several runs start at once on a small machine.
-        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    try:
-        from flows.topic_pipeline import topic_pipeline
+    with ExitStack() as stack:
+        if _configured_api_url() is None:
+            try:
+                server = stack.enter_context(private_prefect_server())
+            except RuntimeError as exc:
+                print(f"topics: run failed: {exc}", file=sys.stderr)
+                return EXIT_FAILED
+            os.environ.update(server)
+            print(f"topics: temporary Prefect server (pid {server['TOPICS_PREFECT_SERVER_PID']}) at {server['PREFECT_API_URL']}", file=sys.stderr)
+        # A scheduler's SIGTERM takes the same orderly path as Ctrl-C: manifest marked failed,
+        # server stopped.
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            from flows.topic_pipeline import topic_pipeline
 
-        state = topic_pipeline(
-            input=args.input, config=args.config, overrides=list(args.overrides), out=args.out,
-            refresh=list(args.refresh), no_cache=args.no_cache, return_state=True,
-        )
+            state = topic_pipeline(
+                input=args.input, config=args.config, overrides=list(args.overrides), out=args.out,
+                refresh=list(args.refresh), no_cache=args.no_cache, return_state=True,
+            )
+        except KeyboardInterrupt:
+            print("topics: interrupted; the run directory is marked failed", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        finally:
+            _send_pending_logs()
         if not state.is_completed():
             try:
                 state.result()
+            except KeyboardInterrupt:
+                print("topics: interrupted; the run directory is marked failed", file=sys.stderr)
+                return EXIT_INTERRUPTED
             except Exception as exc:  # noqa: BLE001 - report any failure in one line
                 print(f"topics: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return EXIT_FAILED
         print(state.result())
         return EXIT_OK
-    finally:
-        if private_home:
-            shutil.rmtree(private_home, ignore_errors=True)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _send_pending_logs() -> None:
+    """Deliver Prefect's queued logs and events while the server is still up."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+    EventsWorker.drain_all(timeout=5)
 
 
 def cache_command(args: argparse.Namespace) -> int:

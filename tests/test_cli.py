@@ -93,3 +93,35 @@ def test_cache_list_and_prune(capsys, tmp_path):
     assert main(["cache", "prune", "--older-than", "30", "--cache-dir", str(tmp_path)]) == 0
     assert "removed 1 entries" in capsys.readouterr().out
     assert [row["key"] for row in store.entries()] == ["new"]
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_interrupted_run_is_marked_failed_and_cleans_up(how, arxiv_300, pipeline_cache, tmp_path):
+    """Ctrl-C in a terminal (SIGINT to the whole process group) or a scheduler's SIGTERM to the
+    command: exit 130, manifest failed, the temporary Prefect server gone."""
+    import signal
+    import time
+
+    from topics.stages import PAUSE_ENV, PAUSE_SIGNAL_ENV
+
+    signal_file = tmp_path / "paused"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TOPICS_TEST_"))}
+    env.update({PAUSE_ENV: "cluster", PAUSE_SIGNAL_ENV: str(signal_file)})
+    command = [sys.executable, "-m", "flows.cli", "run", "--input", str(arxiv_300), "--out", str(tmp_path / "run"),
+               "--set", f"cache.dir={pipeline_cache}", "--set", "embed.show_progress=false", "--refresh", "cluster"]
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    while not signal_file.exists():
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        time.sleep(0.2)
+    if how == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err[-3000:]
+    assert "interrupted" in err.splitlines()[-1]
+    manifest = read_manifest(tmp_path / "run")
+    assert manifest["status"] == "failed" and manifest["current_stage"] == "cluster"
+    server_pid = int(err.split("temporary Prefect server (pid ")[1].split(")")[0])
+    with pytest.raises(ProcessLookupError):
+        os.kill(server_pid, 0)

@@ -1,0 +1,94 @@
+"""A private, temporary Prefect server for one `topics run`.
+
+Prefect's own ephemeral server shares the command's process group, so a Ctrl-C in the
+terminal kills it mid-run and the run then spends minutes retrying a dead API. This one runs
+``prefect server start`` in its own session, with its own Prefect home (SQLite), on a free
+loopback port; it is stopped when the run ends, and asked to stop by the kernel
+(``PR_SET_PDEATHSIG``) should the command be killed outright.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+PR_SET_PDEATHSIG = 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: the server is still stopped on every normal exit
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def private_prefect_server(startup_timeout_s: float = 180.0) -> Iterator[dict[str, str]]:
+    """Start a server; yields the environment (``PREFECT_HOME``, ``PREFECT_API_URL``) to use it.
+
+    Raises
+    ------
+    RuntimeError
+        If the server does not answer its health check within ``startup_timeout_s``; the
+        message carries the end of its log.
+    """
+    home = Path(tempfile.mkdtemp(prefix="topics-prefect-"))
+    port = _free_port()
+    settings = {
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+    }
+    env = {**os.environ, **settings}
+    prefect = Path(sys.executable).with_name("prefect")
+    command = [str(prefect)] if prefect.exists() else [sys.executable, "-m", "prefect"]
+    log_path = home / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [*command, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=_stop_with_parent,
+        )
+    try:
+        deadline = time.monotonic() + startup_timeout_s
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the temporary Prefect server did not start: {log_path.read_text()[-2000:]}") from None
+                time.sleep(0.25)
+        yield {**settings, "TOPICS_PREFECT_SERVER_PID": str(process.pid)}
+    finally:
+        _stop(process)
+        shutil.rmtree(home, ignore_errors=True)
