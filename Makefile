@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 # where the package index would otherwise serve a CUDA build.
 TORCH_PIP_ARGS ?=
 
-.PHONY: run test install install-test clean
+.PHONY: run test install install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/topics run
 
-test: install-test
+# The browser tests drive Debian's Chromium (no browser download): installed here if missing.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || { echo "install Chromium (Debian: apt-get install chromium) for the browser tests"; exit 1; }
+
+test: install-test browser
 	$(BIN)/python -m pytest
 
 clean:

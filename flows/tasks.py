@@ -45,6 +45,14 @@ def represent_task(cache_dir: str, corpus_key: str, embed_key: str, cluster_key:
     return stages.represent(ArtifactStore(cache_dir), corpus_key, embed_key, cluster_key, config, refresh).as_dict()
 
 
+@task(name="evaluate", cache_policy=NO_CACHE)
+def evaluate_task(cache_dir: str, corpus_key: str, reduce_key: str, represent_key: str, config: RepresentConfig, refresh: bool = False) -> dict:
+    return stages.evaluate(ArtifactStore(cache_dir), corpus_key, reduce_key, represent_key, config, refresh).as_dict()
+
+
 @task(name="render", cache_policy=NO_CACHE)
-def render_task(cache_dir: str, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, config: RenderConfig, refresh: bool = False) -> dict:
-    return stages.render(ArtifactStore(cache_dir), corpus_key, project_key, cluster_key, represent_key, config, refresh).as_dict()
+def render_task(
+    cache_dir: str, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, evaluate_key: str,
+    config: RenderConfig, refresh: bool = False,
+) -> dict:
+    return stages.render(ArtifactStore(cache_dir), corpus_key, project_key, cluster_key, represent_key, evaluate_key, config, refresh).as_dict()

@@ -7,14 +7,29 @@ import tempfile
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from flows import tasks
-from topics import stages
+from topics import report, stages
 from topics.artifacts import ArtifactStore
 from topics.config import load_config
 from topics.corpus import file_fingerprint, resolve_input
 from topics.run import Manifest, create_run_dir
+
+
+def publish_prefect_artifacts(store: ArtifactStore, render_key: str, run_dir: Path, run: dict) -> None:
+    """A Markdown summary, the topic table and a link to the run's index.html, on the flow run."""
+    rendered = store.get("render", render_key, verify=False)
+    topics, metrics = rendered.table("topics.parquet"), rendered.json("metrics.json")
+    create_markdown_artifact(report.markdown_summary(run, topics, metrics), key="topics-summary", description="Run summary")
+    rows = [
+        {"topic": int(r.topic), "size": int(r.size), "name": r.name, "terms": " ".join(list(r.terms)[:10])}
+        for r in topics.itertuples(index=False)
+    ]
+    create_table_artifact(rows, key="topics-table", description="Topics of the run")
+    index = (Path(run_dir) / "index.html").resolve()
+    create_link_artifact(index.as_uri(), link_text=f"Run {run['run_id']}: index.html", key="topics-report")
 
 
 @flow(name="topic-pipeline")
@@ -74,9 +89,11 @@ def topic_pipeline(
         projected = step("project", tasks.project_task, embedded, settings.project)
         clustered = step("cluster", tasks.cluster_task, reduced, settings.cluster)
         represented = step("represent", tasks.represent_task, corpus, embedded, clustered, settings.represent)
-        rendered = step("render", tasks.render_task, corpus, projected, clustered, represented, settings.render)
-        summary = stages.publish(ArtifactStore(cache_dir), run_dir, corpus, clustered, rendered)
+        evaluated = step("evaluate", tasks.evaluate_task, corpus, reduced, represented, settings.represent)
+        rendered = step("render", tasks.render_task, corpus, projected, clustered, represented, evaluated, settings.render)
+        summary = stages.publish(ArtifactStore(cache_dir), run_dir, corpus, clustered, rendered, manifest.data)
         manifest.completed(**summary)
+        publish_prefect_artifacts(ArtifactStore(cache_dir), rendered, run_dir, manifest.data)
     except BaseException as exc:
         manifest.failed(exc)
         raise

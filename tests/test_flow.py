@@ -14,18 +14,13 @@ from topics.stages import STAGES
 
 
 @pytest.fixture(scope="module")
-def run(prefect_harness, pipeline_cache, arxiv_300, tmp_path_factory):
-    def _run(*extra, refresh=None, no_cache=False):
-        root = tmp_path_factory.mktemp("runs")
-        overrides = [*ARXIV_COLUMNS, f"cache.dir={pipeline_cache}", f"output.root={root}", "embed.show_progress=false", *extra]
-        return topic_pipeline(input=str(arxiv_300), overrides=overrides, refresh=refresh, no_cache=no_cache)
-
-    return _run
+def run(flow_runner):
+    return flow_runner
 
 
 @pytest.fixture(scope="module")
-def first_run(run):
-    return Path(run())
+def first_run(arxiv_run):
+    return arxiv_run
 
 
 def _stages(run_dir):
@@ -39,7 +34,7 @@ def test_end_to_end_outputs(first_run, arxiv_300):
     assert {"doc_id", "text", "topic", "probability", "x", "y", "time", "label", "title"} <= set(documents.columns)
 
     topics = pd.read_parquet(first_run / "topics.parquet")
-    assert (topics["topic"] >= 0).sum() >= 2
+    assert (topics["topic"] >= 0).sum() >= 3
     for terms in topics["terms"]:
         assert not set(terms[:5]) & ENGLISH_STOP_WORDS
     assert topics.set_index("topic")["size"].to_dict() == documents["topic"].value_counts().to_dict()
@@ -51,6 +46,19 @@ def test_end_to_end_outputs(first_run, arxiv_300):
     html = (first_run / "topic_map.html").read_text()
     assert "Plotly.newPlot" in html and 'src="plotly.min.js"' in html
     assert (first_run / "plotly.min.js").stat().st_size > 1_000_000
+    for page in ("index.html", "intertopic.html", "terms.html", "hierarchy.html", "similarity.html", "over_time.html",
+                 "per_class.html", "classification.html"):
+        assert (first_run / page).is_file()
+    assert "cdn" not in " ".join(p.read_text() for p in first_run.glob("*.html")).lower()
+
+
+def test_metrics(first_run):
+    metrics = json.loads((first_run / "metrics.json").read_text())
+    assert -1 <= metrics["coherence_npmi"] <= 1 and 0 < metrics["topic_diversity"] <= 1
+    assert 0 <= metrics["outlier_share"] < 1 and -1 <= metrics["silhouette"] <= 1
+    assert metrics["n_topics"] == len(metrics["per_topic"]) >= 2
+    labels = metrics["labels"]
+    assert 0 < labels["all"]["nmi"] <= 1 and labels["non_outliers"]["n_docs"] <= labels["all"]["n_docs"] == 300
 
 
 def test_manifest(first_run, arxiv_300):
@@ -61,7 +69,7 @@ def test_manifest(first_run, arxiv_300):
     assert manifest["n_docs"] == 300 and manifest["n_dropped"] == 0
     assert [s["name"] for s in manifest["stages"]] == list(STAGES)
     assert all(s["seconds"] >= 0 and len(s["key"]) == 40 for s in manifest["stages"])
-    assert manifest["config"]["cluster"]["min_cluster_size"] == 10
+    assert manifest["config"]["cluster"]["cluster_selection_method"] == "leaf"
     assert {"bertopic", "prefect", "sentence-transformers", "umap-learn", "hdbscan"} <= set(manifest["versions"])
     json.dumps(manifest)
 

@@ -104,6 +104,9 @@ class RenderConfig(_Section):
     """What the run directory shows (see :mod:`topics.render`)."""
 
     snippet_chars: int = Field(200, ge=20)
+    # Above this many documents the map draws a fixed sample (every topic kept): a map of
+    # every document of a large corpus is too heavy for a browser.
+    map_max_points: int = Field(20000, ge=100)
 
 
 class CacheConfig(_Section):

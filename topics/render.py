@@ -1,4 +1,4 @@
-"""The run's output tables, built from stage results (pure: nothing is written here).
+"""The run's output tables and pages, built from stage results (pure: nothing is written here).
 
 ``documents``: one row per kept document with its topic, HDBSCAN probability and map
 coordinates. ``topics``: the topic table with list columns (Parquet), and a flat version
@@ -7,8 +7,13 @@ for spreadsheets (CSV): terms space-separated, representative ids joined by ``;`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from topics import report, visualize
+from topics.config import RenderConfig
 
 FLAT_TERMS = 10
 
@@ -55,3 +60,56 @@ def flat_topics_table(topics: pd.DataFrame) -> pd.DataFrame:
             "summary": topics["summary"].to_numpy(),
         }
     )
+
+
+@dataclass(frozen=True)
+class View:
+    """One page of the run folder: its file, title, HTML, and why it was not drawn (if so)."""
+
+    file: str
+    title: str
+    html: str
+    drawn: bool
+    reason: str = ""
+
+
+def _view(file: str, title: str, draw, note: str = "") -> View:
+    try:
+        figure = draw()
+    except visualize.CannotDraw as exc:
+        return View(file, title, report.message_page(title, str(exc)), False, str(exc))
+    return View(file, title, report.figure_page(title, figure, div_id=file.removesuffix(".html"), note=note), True)
+
+
+def views(
+    documents: pd.DataFrame, topics: pd.DataFrame, topic_embeddings: np.ndarray, metrics: dict,
+    per_label: pd.DataFrame | None, confusion: pd.DataFrame | None, config: RenderConfig,
+) -> list[View]:
+    """Every page of the run folder but the index (see :func:`topics.report.index_page`)."""
+    representative = {d for ids in topics["representative_doc_ids"] for d in ids}
+    shown = visualize.display_sample(documents, config.map_max_points, keep_ids=representative, seed=0)
+    note = "" if len(shown) == len(documents) else (
+        f"Showing {len(shown):,} of {len(documents):,} documents: a fixed sample that keeps every topic "
+        f"(at least 50 documents each, or all of a smaller topic) and every representative document; "
+        "documents.parquet has them all."
+    )
+    pages = [
+        _view("topic_map.html", "Document map", lambda: visualize.document_map(shown, topics, config.snippet_chars), note),
+        _view("intertopic.html", "Intertopic distance map", lambda: visualize.intertopic_map(topics, topic_embeddings)),
+        _view("terms.html", "Top terms per topic", lambda: visualize.term_bars(topics)),
+        _view("hierarchy.html", "Topic hierarchy", lambda: visualize.hierarchy(topics, topic_embeddings)),
+        _view("similarity.html", "Topic similarity", lambda: visualize.similarity_heatmap(topics, topic_embeddings)),
+        _view("over_time.html", "Topics over time", lambda: visualize.topics_over_time(documents, topics)),
+        _view("per_class.html", "Topics per class", lambda: visualize.topics_per_class(documents, topics)),
+    ]
+    title = "Classification report"
+    if metrics.get("labels") and per_label is not None and confusion is not None:
+        try:
+            figure, reason = visualize.confusion_heatmap(confusion, topics), ""
+        except visualize.CannotDraw as exc:
+            figure, reason = None, str(exc)
+        pages.append(View("classification.html", title, report.classification_page(metrics, per_label, figure, reason), True))
+    else:
+        reason = "no label column was configured (corpus.label_column)"
+        pages.append(View("classification.html", title, report.message_page(title, reason), False, reason))
+    return pages

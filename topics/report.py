@@ -1,15 +1,34 @@
-"""Figures and tables into HTML pages; pages are returned as strings, written by the caller.
+"""Figures and tables into HTML pages and a Markdown summary; returned as strings, written by
+the caller.
 
-Pages reference one shared ``plotly.min.js`` next to them (never a CDN), so a run
-directory works offline and carries plotly.js once however many pages it has.
+Every page loads one shared ``plotly.min.js`` beside it (never a CDN), so a run directory
+works offline and carries plotly.js once. Every string from the corpus or the topics is
+HTML-escaped here or in :mod:`topics.visualize`.
 """
 
 from __future__ import annotations
 
+import html
+import json
+from typing import Any
+
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
 PLOTLY_JS = "plotly.min.js"
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem auto;max-width:1200px;color:#222;padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}nav a{margin-right:1rem}
+table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
+th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#666;font-size:.9rem}
+.missing{color:#8a6d3b;background:#fcf8e3;padding:.75rem;border-radius:4px}
+"""
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
 
 
 def plotly_js() -> str:
@@ -17,11 +36,143 @@ def plotly_js() -> str:
     return plotly.offline.get_plotlyjs()
 
 
-def figure_page(figure: go.Figure, div_id: str = "figure") -> str:
-    """A full HTML page holding ``figure``; it loads plotly.js from ``PLOTLY_JS`` in its folder."""
-    return figure.to_html(
-        include_plotlyjs="directory",
-        full_html=True,
-        div_id=div_id,
-        config={"responsive": True, "displaylogo": False},
+def page(title: str, body: str, figures: list[tuple[str, go.Figure]] = (), home: bool = True) -> str:
+    """A full HTML page: ``body`` (trusted HTML built here) then each (div id, figure)."""
+    parts = [fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"responsive": True, "displaylogo": False})
+             for div_id, fig in figures]
+    nav = '<nav><a href="index.html">&larr; run overview</a></nav>' if home else ""
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{esc(title)}</title><style>{_STYLE}</style>"
+        f'<script src="{PLOTLY_JS}"></script></head><body>{nav}<h1>{esc(title)}</h1>{body}{"".join(parts)}</body></html>\n'
     )
+
+
+def figure_page(title: str, figure: go.Figure, div_id: str = "figure", note: str = "") -> str:
+    body = f'<p class="note">{esc(note)}</p>' if note else ""
+    return page(title, body, [(div_id, figure)])
+
+
+def message_page(title: str, reason: str) -> str:
+    """The page of a view that could not be drawn, saying why."""
+    return page(title, f'<p class="missing">This view could not be drawn: {esc(reason)}.</p>')
+
+
+def table_html(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    """An escaped HTML table; ``formats`` maps columns to format specs (e.g. ``".3f"``)."""
+    formats = formats or {}
+    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, record):
+            # Only real fractions take the format: counts stay integers.
+            if column in formats and isinstance(value, float) and not pd.isna(value):
+                cells.append(f'<td class="num">{format(value, formats[column])}</td>')
+            else:
+                cells.append(f"<td>{esc(value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def classification_page(metrics: dict, per_label: pd.DataFrame, confusion_figure: go.Figure | None, confusion_reason: str = "") -> str:
+    """Topic-to-label mapping scores: summary table, per-label precision/recall/F1, confusion heatmap."""
+    labels = metrics["labels"]
+    rows = []
+    for name in ("nmi", "ari", "homogeneity", "completeness", "accuracy", "macro_f1", "n_docs"):
+        rows.append({"score": name, "all documents (outliers are misses)": labels["all"].get(name), "non-outliers only": labels["non_outliers"].get(name)})
+    body = (
+        '<p class="note">Each topic is mapped to its most frequent label; a document is counted right when its topic maps to '
+        "its own label. Outliers (topic -1) predict no label: they count as misses over all documents and are left out of "
+        "the non-outlier scores.</p>"
+        + table_html(pd.DataFrame(rows), {"all documents (outliers are misses)": ".3f", "non-outliers only": ".3f"})
+        + "<h2>Per label</h2>"
+        + table_html(per_label, {c: ".3f" for c in per_label.columns if c.startswith(("precision", "recall", "f1"))})
+        + "<h2>Topic to label mapping</h2>"
+        + table_html(pd.DataFrame(sorted(labels["mapping"].items(), key=lambda kv: int(kv[0])), columns=["topic", "majority label"]))
+        + "<h2>Topics against labels</h2>"
+    )
+    if confusion_figure is None:
+        body += f'<p class="missing">This view could not be drawn: {esc(confusion_reason)}.</p>'
+        return page("Classification report", body)
+    return page("Classification report", body, [("confusion", confusion_figure)])
+
+
+def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]) -> str:
+    """The run's hub: summary, settings, timings, quality metrics, topic table and view links.
+
+    ``run`` holds manifest fields (run_id, input, n_docs, n_dropped, dropped_by_reason,
+    stages, config); ``views`` entries have file, title, drawn (bool) and reason.
+    """
+    total = max(int(topics["size"].sum()), 1)
+    n_topics = int((topics["topic"] >= 0).sum())
+    summary = pd.DataFrame(
+        [
+            ("run", run.get("run_id")),
+            ("input", run.get("input")),
+            ("documents", run.get("n_docs")),
+            ("dropped rows", f"{run.get('n_dropped', 0)} {json.dumps(run.get('dropped_by_reason') or {})}"),
+            ("topics", n_topics),
+            ("outliers", f"{metrics.get('outlier_share', 0):.1%}"),
+        ],
+        columns=["", "value"],
+    )
+    quality = pd.DataFrame(
+        [
+            ("coherence (NPMI, top 10 terms)", metrics.get("coherence_npmi")),
+            ("topic diversity", metrics.get("topic_diversity")),
+            ("silhouette (reduced space)", metrics.get("silhouette")),
+            ("outlier share", metrics.get("outlier_share")),
+        ]
+        + ([("NMI vs labels", metrics["labels"]["all"].get("nmi")), ("ARI vs labels", metrics["labels"]["all"].get("ari"))] if metrics.get("labels") else []),
+        columns=["metric", "value"],
+    )
+    links = "".join(
+        f'<li><a href="{esc(v["file"])}">{esc(v["title"])}</a>' + ("" if v["drawn"] else f' <span class="note">(not drawn: {esc(v["reason"])})</span>') + "</li>"
+        for v in views
+    )
+    timings = pd.DataFrame([{"stage": s["name"], "seconds": s["seconds"], "cached": "yes" if s["hit"] else "no"} for s in run.get("stages", [])])
+    table = pd.DataFrame(
+        {
+            "topic": topics["topic"],
+            "size": topics["size"],
+            "share": topics["size"] / total,
+            "name / label": [lbl if isinstance(lbl, str) and lbl else name for name, lbl in zip(topics["name"], topics["label"])],
+            "terms": [" ".join(list(t)[:10]) for t in topics["terms"]],
+            "summary": topics["summary"],
+        }
+    )
+    settings = esc(json.dumps(run.get("config", {}), indent=2))
+    body = (
+        "<h2>Run</h2>" + table_html(summary)
+        + "<h2>Views</h2><ul>" + links + "</ul>"
+        + "<h2>Quality</h2>" + table_html(quality, {"value": ".3f"})
+        + "<h2>Topics</h2>" + table_html(table, {"share": ".1%"})
+        + ("<h2>Stage timings</h2>" + table_html(timings, {"seconds": ".2f"}) if not timings.empty else "")
+        + f"<h2>Settings</h2><details><summary>resolved configuration</summary><pre>{settings}</pre></details>"
+        + '<p class="note">Tables: documents.parquet, topics.parquet, topics.csv, metrics.json, dropped.parquet; run record: manifest.json.</p>'
+    )
+    return page(f"Topics run {run.get('run_id', '')}", body, home=False)
+
+
+def markdown_summary(run: dict, topics: pd.DataFrame, metrics: dict, top: int = 15) -> str:
+    """A short Markdown summary of a run (for a Prefect artifact)."""
+    lines = [
+        f"# Topics run {run.get('run_id')}",
+        "",
+        f"- input: `{run.get('input')}`",
+        f"- documents: {run.get('n_docs')} (dropped {run.get('n_dropped', 0)})",
+        f"- topics: {int((topics['topic'] >= 0).sum())}, outliers: {metrics.get('outlier_share', 0):.1%}",
+        f"- coherence (NPMI): {_fmt(metrics.get('coherence_npmi'))}, diversity: {_fmt(metrics.get('topic_diversity'))}",
+        "",
+        "| topic | size | name |",
+        "|---:|---:|---|",
+    ]
+    for row in topics.sort_values("topic").head(top).itertuples(index=False):
+        name = str(row.name).replace("|", "/")
+        lines.append(f"| {row.topic} | {row.size} | {name} |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

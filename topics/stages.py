@@ -36,16 +36,18 @@ from topics import cluster as cluster_mod
 from topics import embed as embed_mod
 from topics import reduce as reduce_mod
 from topics import render as render_mod
-from topics import report, visualize
-from topics.artifacts import ArtifactStore, CorruptArtifact, EntryWriter, copy_file, stable_key, write_text
+from topics import report
+from topics.artifacts import ENTRY_FILE, ArtifactStore, CorruptArtifact, EntryWriter, copy_file, stable_key, write_text
 from topics.config import ClusterConfig, CorpusConfig, EmbedConfig, ProjectConfig, ReduceConfig, RenderConfig, RepresentConfig
 from topics.corpus import load_corpus
+from topics import evaluate as quality
+from topics.represent import build_vectorizer
 from topics.represent import represent as represent_topics
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("load", "embed", "reduce", "project", "cluster", "represent", "render")
-CODE_VERSIONS = {"load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "represent": 1, "render": 1}
+STAGES = ("load", "embed", "reduce", "project", "cluster", "represent", "evaluate", "render")
+CODE_VERSIONS = {"load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "represent": 1, "evaluate": 1, "render": 2}
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),
     "embed": ("sentence-transformers", "transformers", "torch"),
@@ -53,10 +55,11 @@ STAGE_PACKAGES = {
     "project": ("umap-learn", "pynndescent", "numba", "numpy"),
     "cluster": ("hdbscan", "scikit-learn", "numpy"),
     "represent": ("bertopic", "scikit-learn"),
+    "evaluate": ("gensim", "scikit-learn"),
     "render": ("plotly", "pandas", "pyarrow"),
 }
-# Files each stage writes into its entry.
-RENDER_FILES = ("documents.parquet", "topics.parquet", "topics.csv", "topic_map.html")
+# The render entry's list of pages, read when the run's index is written; not published.
+VIEWS_FILE = "views.json"
 
 
 @dataclass(frozen=True)
@@ -239,12 +242,45 @@ def represent(store: ArtifactStore, corpus_key: str, embed_key: str, cluster_key
     return _cached(store, "represent", key, fill, refresh, started)
 
 
-def render(
-    store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, config: RenderConfig, refresh: bool = False
+def evaluate(
+    store: ArtifactStore, corpus_key: str, reduce_key: str, represent_key: str, config: RepresentConfig, refresh: bool = False
 ) -> StageResult:
-    """The run's tables and figures (the files in ``RENDER_FILES``), ready to publish."""
+    """Quality metrics and, when the corpus has labels, agreement with them (see
+    :mod:`topics.evaluate`). Entry files: ``metrics.json``, and with labels
+    ``per_label.parquet`` and ``confusion.parquet`` (topic, label, count).
+
+    ``config`` is the representation's, so the corpus is tokenised as c-TF-IDF saw it.
+    """
     started = time.perf_counter()
-    inputs = {"corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key}
+    inputs = {"corpus": corpus_key, "reduce": reduce_key, "represent": represent_key}
+    key = stage_key("evaluate", inputs, config.model_dump(mode="json"))
+
+    def fill(writer: EntryWriter) -> dict:
+        documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
+        represented = store.get("represent", represent_key, verify=False)
+        topics = represented.table("topics.parquet")
+        doc_topics = np.asarray(represented.array("doc_topics.npy"))
+        reduced = np.asarray(store.get("reduce", reduce_key, verify=False).array("reduced.npy"))
+        metrics = quality.summarize(documents, topics, doc_topics, reduced, build_vectorizer(config).build_analyzer())
+        if "label" in documents.columns:
+            agreement = quality.label_agreement(doc_topics, documents["label"])
+            metrics["labels"] = {"mapping": {str(k): v for k, v in agreement["mapping"].items()}, **agreement["scores"]}
+            writer.table("per_label.parquet", agreement["per_label"])
+            confusion = agreement["confusion"].stack().rename("count").reset_index()
+            writer.table("confusion.parquet", confusion[confusion["count"] > 0].astype({"label": str}))
+        writer.json("metrics.json", metrics)
+        return {"coherence_npmi": metrics["coherence_npmi"], "topic_diversity": metrics["topic_diversity"]}
+
+    return _cached(store, "evaluate", key, fill, refresh, started)
+
+
+def render(
+    store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, evaluate_key: str,
+    config: RenderConfig, refresh: bool = False,
+) -> StageResult:
+    """The run's tables (documents, topics, metrics) and pages (see :func:`topics.render.views`)."""
+    started = time.perf_counter()
+    inputs = {"corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key, "evaluate": evaluate_key}
     key = stage_key("render", inputs, config.model_dump(mode="json"))
 
     def fill(writer: EntryWriter) -> dict:
@@ -256,11 +292,21 @@ def render(
             np.asarray(store.get("cluster", cluster_key, verify=False).array("probabilities.npy")),
             np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")),
         )
+        evaluated = store.get("evaluate", evaluate_key, verify=False)
+        metrics = evaluated.json("metrics.json")
+        labelled = metrics.get("labels") is not None
         writer.table("documents.parquet", documents)
         writer.table("topics.parquet", topics)
         writer.bytes("topics.csv", render_mod.flat_topics_table(topics).to_csv(index=False).encode("utf-8"))
-        figure = visualize.document_map(documents, topics, config.snippet_chars)
-        writer.text("topic_map.html", report.figure_page(figure, div_id="topic-map"))
+        writer.json("metrics.json", metrics)
+        pages = render_mod.views(
+            documents, topics, np.asarray(represented.array("topic_embeddings.npy")), metrics,
+            evaluated.table("per_label.parquet") if labelled else None,
+            evaluated.table("confusion.parquet") if labelled else None, config,
+        )
+        for view in pages:
+            writer.text(view.file, view.html)
+        writer.json(VIEWS_FILE, [{"file": v.file, "title": v.title, "drawn": v.drawn, "reason": v.reason} for v in pages])
         return {"n_docs": len(documents), "n_topics": int((topics["topic"] >= 0).sum())}
 
     return _cached(store, "render", key, fill, refresh, started)
@@ -277,7 +323,8 @@ INPUTS = {
     "project": ("embed",),
     "cluster": ("reduce",),
     "represent": ("load", "embed", "cluster"),
-    "render": ("load", "project", "cluster", "represent"),
+    "evaluate": ("load", "reduce", "represent"),
+    "render": ("load", "project", "cluster", "represent", "evaluate"),
 }
 
 
@@ -299,25 +346,26 @@ def with_downstream(names: list[str] | tuple[str, ...]) -> set[str]:
     return chosen
 
 
-def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, cluster_key: str, render_key: str) -> dict[str, Any]:
-    """Copy the rendered outputs and the drop log into ``run_dir`` (each file atomically).
+def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, cluster_key: str, render_key: str, run: dict[str, Any]) -> dict[str, Any]:
+    """Copy the rendered outputs and the drop log into ``run_dir`` (each file atomically), and
+    write the run's ``index.html`` from ``run`` (the manifest so far) and the rendered tables.
 
     Returns the run's summary for the manifest: output file names, the corpus fingerprint
     (ids and texts used) and document, drop, topic and outlier counts.
     """
+    run_dir = Path(run_dir)
     corpus = store.get("load", corpus_key, verify=False)
     rendered = store.get("render", render_key, verify=False)
     outputs = []
-    for name in RENDER_FILES:
-        copy_file(rendered.file(name), Path(run_dir) / name)
-        outputs.append(name)
-    copy_file(corpus.file("dropped.parquet"), Path(run_dir) / "dropped.parquet")
+    for file in sorted(rendered.path.iterdir()):
+        if file.name not in (ENTRY_FILE, VIEWS_FILE):
+            copy_file(file, run_dir / file.name)
+            outputs.append(file.name)
+    copy_file(corpus.file("dropped.parquet"), run_dir / "dropped.parquet")
     # One plotly.js per run folder, shared by its pages; taken from the installed plotly.
-    write_text(Path(run_dir) / report.PLOTLY_JS, report.plotly_js())
-    outputs += ["dropped.parquet", report.PLOTLY_JS]
+    write_text(run_dir / report.PLOTLY_JS, report.plotly_js())
     clustered = store.get("cluster", cluster_key, verify=False).meta
-    return {
-        "outputs": outputs,
+    summary = {
         "corpus_fingerprint": corpus.meta["fingerprint"],
         "n_docs": corpus.meta["n_docs"],
         "n_dropped": corpus.meta["n_dropped"],
@@ -325,3 +373,7 @@ def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, cluster_
         "n_topics": rendered.meta["n_topics"],
         "n_outliers": clustered["n_outliers"],
     }
+    topics, metrics = rendered.table("topics.parquet"), rendered.json("metrics.json")
+    write_text(run_dir / "index.html", report.index_page({**run, **summary}, topics, metrics, rendered.json(VIEWS_FILE)))
+    summary["outputs"] = sorted([*outputs, "dropped.parquet", report.PLOTLY_JS, "index.html"])
+    return summary

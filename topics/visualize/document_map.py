@@ -1,37 +1,35 @@
-"""Plotly figures built from tables and arrays; no file is written here.
-
-Document text is untrusted: every string that reaches a figure passes through
-:func:`escape`, so markup in a document shows as text and never runs.
-"""
+"""The document map: a WebGL scatter of the 2-D projection, one trace per topic."""
 
 from __future__ import annotations
-
-import html
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-OUTLIER_COLOUR = "#BDBDBD"
-# Plotly's qualitative palettes joined: enough distinct colours before any repeat.
-_PALETTE = (
-    "#1F77B4 #FF7F0E #2CA02C #D62728 #9467BD #8C564B #E377C2 #7F7F7F #BCBD22 #17BECF "
-    "#AEC7E8 #FFBB78 #98DF8A #FF9896 #C5B0D5 #C49C94 #F7B6D2 #DBDB8D #9EDAE5 #393B79 "
-    "#637939 #8C6D31 #843C39 #7B4173 #3182BD #E6550D #31A354 #756BB1 #636363 #6BAED6"
-).split()
+from topics.visualize.common import display_names, escape, topic_colour
 
 
-def escape(text: object, limit: int | None = None) -> str:
-    """HTML-escape ``text`` (after truncating to ``limit`` characters, with an ellipsis)."""
-    value = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
-    value = " ".join(value.split())
-    if limit is not None and len(value) > limit:
-        value = value[: limit - 1].rstrip() + "…"
-    return html.escape(value, quote=True)
+def display_sample(documents: pd.DataFrame, max_points: int, keep_ids: set[str] | None = None, seed: int = 0) -> pd.DataFrame:
+    """At most about ``max_points`` documents for drawing, in corpus order.
 
-
-def topic_colour(topic: int) -> str:
-    return OUTLIER_COLOUR if topic < 0 else _PALETTE[topic % len(_PALETTE)]
+    Every topic keeps at least ``min(size, 50)`` documents, the rest of the budget is shared in
+    proportion to topic size, documents in ``keep_ids`` (e.g. representative documents) are
+    always kept, and the draw is seeded, so the same inputs give the same sample.
+    """
+    if len(documents) <= max_points:
+        return documents
+    keep_ids = keep_ids or set()
+    rng = np.random.default_rng(seed)
+    sizes = documents["topic"].value_counts()
+    chosen = []
+    for topic, size in sizes.sort_index().items():
+        members = np.flatnonzero((documents["topic"] == topic).to_numpy())
+        quota = max(min(size, 50), int(round(max_points * size / len(documents))))
+        pinned = members[documents["doc_id"].iloc[members].isin(keep_ids).to_numpy()]
+        rest = np.setdiff1d(members, pinned)
+        extra = rng.choice(rest, size=max(0, min(len(rest), quota - len(pinned))), replace=False)
+        chosen.append(np.concatenate([pinned, extra]))
+    return documents.iloc[np.sort(np.concatenate(chosen))]
 
 
 def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: int = 200, title: str = "Documents by topic") -> go.Figure:
@@ -48,7 +46,7 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
     -------
     plotly Figure: legend entries toggle topics; topic names sit at each topic's median point.
     """
-    names = _display_names(topics)
+    names = display_names(topics)
     figure = go.Figure()
     hover_source = documents["title"] if "title" in documents.columns else documents["text"]
     for topic in sorted(documents["topic"].unique()):
@@ -90,10 +88,3 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
     return figure
 
 
-def _display_names(topics: pd.DataFrame) -> dict[int, str]:
-    """LLM label when present, else the c-TF-IDF name."""
-    result = {}
-    for row in topics.itertuples(index=False):
-        label = getattr(row, "label", None)
-        result[int(row.topic)] = label if isinstance(label, str) and label.strip() else row.name
-    return result
