@@ -89,7 +89,8 @@ def test_changing_clustering_reuses_embeddings_and_reductions(first_run, run):
 
 def test_changing_representation_reuses_assignments(first_run, run):
     stages = _stages(run("represent.top_n_terms=5"))
-    assert [n for n, s in stages.items() if not s["hit"]] == ["represent", "render"]
+    # evaluate scores the representation, so it follows it; embeddings to clusters are reused.
+    assert [n for n, s in stages.items() if not s["hit"]] == ["represent", "evaluate", "render"]
 
 
 def test_refresh_recomputes_stage_and_downstream(first_run, run):
@@ -127,3 +128,22 @@ def test_no_cache_leaves_the_cache_untouched(first_run, run, pipeline_cache):
     assert read_manifest(again)["cache_dir"] is None
     assert not any(s["hit"] for s in read_manifest(again)["stages"])
     assert sorted(p.name for p in pipeline_cache.rglob("*") if p.is_file()) == before
+
+
+def test_prefect_artifacts(first_run):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def read(key):
+        async with get_client() as client:
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+
+    flow_run_id = read_manifest(first_run)["flow_run_id"]
+    # Prefect stores a link artifact as Markdown holding the link.
+    for key, kind in (("topics-summary", "markdown"), ("topics-table", "table"), ("topics-report", "markdown")):
+        found = [a for a in asyncio.run(read(key)) if str(a.flow_run_id) == flow_run_id]
+        assert len(found) == 1 and found[0].type == kind, key
+    (link,) = [a for a in asyncio.run(read("topics-report")) if str(a.flow_run_id) == flow_run_id]
+    assert (first_run / "index.html").resolve().as_uri() in link.data

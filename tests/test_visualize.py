@@ -35,3 +35,70 @@ def test_escape_truncates_and_flattens_whitespace():
     assert escape("a\n\n b", 10) == "a b"
     assert escape("abcdefghijkl", 5) == "abcd…"
     assert escape(None) == ""
+
+
+def _many(n_topics=4, per_topic=300):
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for topic in range(-1, n_topics):
+        for i in range(per_topic if topic >= 0 else 30):
+            rows.append({"doc_id": f"{topic}-{i}", "text": "t", "topic": topic, "x": rng.normal(topic), "y": rng.normal()})
+    return pd.DataFrame(rows)
+
+
+def test_display_sample_keeps_every_topic_and_pinned_documents():
+    from topics.visualize import display_sample
+
+    documents = _many()
+    sample = display_sample(documents, max_points=400, keep_ids={"3-299", "-1-5"})
+    assert len(sample) < len(documents)
+    assert set(sample["topic"]) == set(documents["topic"])
+    assert (sample.groupby("topic").size() >= 30).all()
+    assert {"3-299", "-1-5"} <= set(sample["doc_id"])
+    pd.testing.assert_frame_equal(sample, display_sample(documents, 400, keep_ids={"3-299", "-1-5"}))  # repeatable
+    assert display_sample(documents, 10_000) is documents
+
+
+def test_views_that_cannot_be_drawn_say_why():
+    import numpy as np
+    import pytest
+
+    from topics.visualize import CannotDraw, hierarchy, intertopic_map, similarity_heatmap, term_bars, topics_over_time, topics_per_class
+
+    one = pd.DataFrame({"topic": [-1, 0], "size": [3, 5], "name": ["-1_a", "0_b"], "label": [None, None],
+                        "terms": [["a"], ["b"]], "weights": [[1.0], [1.0]]})
+    vectors = np.eye(2, dtype=np.float32)
+    for view in (intertopic_map, hierarchy, similarity_heatmap):
+        with pytest.raises(CannotDraw, match="at least"):
+            view(one, vectors)
+    with pytest.raises(CannotDraw, match="every document is an outlier"):
+        term_bars(one[one["topic"] < 0])
+    documents = pd.DataFrame({"topic": [0, 0], "doc_id": ["a", "b"]})
+    with pytest.raises(CannotDraw, match="time_column"):
+        topics_over_time(documents, one)
+    with pytest.raises(CannotDraw, match="label_column"):
+        topics_per_class(documents, one)
+
+
+def test_topic_views_draw_from_tables():
+    import numpy as np
+
+    from topics.visualize import confusion_heatmap, hierarchy, intertopic_map, similarity_heatmap, term_bars, topics_over_time, topics_per_class
+
+    rng = np.random.default_rng(0)
+    topics = pd.DataFrame({"topic": [-1, 0, 1, 2], "size": [5, 30, 20, 10], "name": ["-1_x", "0_a", "1_<i>b</i>", "2_c"],
+                           "label": [None] * 4, "terms": [["x", "y"], ["a", "b"], ["c", "d"], ["e", "f"]],
+                           "weights": [[0.2, 0.1]] * 4})
+    vectors = rng.normal(size=(4, 8)).astype(np.float32)
+    assert len(intertopic_map(topics, vectors).data[0].x) == 3
+    assert len(term_bars(topics).data) == 3
+    assert hierarchy(topics, vectors).data
+    heat = similarity_heatmap(topics, vectors).data[0]
+    assert np.allclose(np.diag(np.asarray(heat.z)), 1.0) and "1_&lt;i&gt;b&lt;/i&gt;" in heat.x
+    documents = pd.DataFrame({"topic": [0, 0, 1, 2, -1], "time": [2001, 2002, 2002, 2003, 2003], "label": list("aabbc")})
+    assert len(topics_over_time(documents, topics).data) == 3  # outliers are not a series
+    assert topics_per_class(documents, topics).data
+    confusion = pd.DataFrame({"topic": [0, 1], "label": ["a", "b"], "count": [2, 1]})
+    assert confusion_heatmap(confusion, topics).data[0].z.tolist() == [[2, 0], [0, 1]]

@@ -1,0 +1,30 @@
+import pandas as pd
+
+from topics import report
+
+
+def _topics():
+    return pd.DataFrame({"topic": [-1, 0], "size": [2, 8], "name": ["-1_x", "0_<script>alert(1)</script>"],
+                         "label": [None, None], "terms": [["x"], ["<script>", "y"]], "summary": [None, "<img src=x onerror=alert(2)>"]})
+
+
+def test_index_page_escapes_everything_from_the_corpus():
+    run = {"run_id": "r1", "input": "<b>in</b>.csv", "n_docs": 10, "n_dropped": 1, "dropped_by_reason": {"empty_text": 1},
+           "stages": [{"name": "embed", "seconds": 1.5, "hit": False}], "config": {"corpus": {"text_column": "</pre><script>"}}}
+    views = [{"file": "topic_map.html", "title": "Document map", "drawn": True, "reason": ""},
+             {"file": "hierarchy.html", "title": "Topic hierarchy", "drawn": False, "reason": "needs 3 topics"}]
+    page = report.index_page(run, _topics(), {"outlier_share": 0.2, "coherence_npmi": 0.1}, views)
+    assert "<script>" not in page and "<img" not in page and "<b>in" not in page
+    assert "&lt;script&gt;" in page and 'href="topic_map.html"' in page and "needs 3 topics" in page
+    assert 'src="plotly.min.js"' in page
+
+
+def test_message_page_and_number_formats():
+    assert "could not be drawn: no &lt;topics&gt;" in report.message_page("T", "no <topics>")
+    table = report.table_html(pd.DataFrame({"n": [1998], "share": [0.25]}), {"n": ".3f", "share": ".1%"})
+    assert "<td>1998</td>" in table and "25.0%" in table
+
+
+def test_markdown_summary():
+    text = report.markdown_summary({"run_id": "r1", "input": "x.csv", "n_docs": 10}, _topics(), {"outlier_share": 0.2})
+    assert text.startswith("# Topics run r1") and "| 0 | 8 |" in text
