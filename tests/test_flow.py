@@ -1,13 +1,11 @@
 """The topic-pipeline flow end to end, on 300 real arXiv abstracts, under a real Prefect server."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from conftest import ARXIV_COLUMNS
 from flows.topic_pipeline import topic_pipeline
 from topics.run import is_completed, read_manifest
 from topics.stages import STAGES
