@@ -120,6 +120,8 @@ def xss_run(flow_runner, arxiv_table, tmp_path_factory) -> Path:
     for index, payload in enumerate(PAYLOADS * 3):
         table.loc[index, "title"] = f"{payload} {table.loc[index, 'title']}"
         table.loc[index, "text"] = f"{payload} {table.loc[index, 'text']}"
+    # Labels are untrusted too: they reach the per-class view and the classification report.
+    table.loc[20:23, "label"] = PAYLOADS
     path = tmp_path_factory.mktemp("xss") / "xss.parquet"
     table.to_parquet(path)
     return flow_runner("cluster.min_cluster_size=4", input_path=path)
