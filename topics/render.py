@@ -90,8 +90,7 @@ def views(
     shown = visualize.display_sample(documents, config.map_max_points, keep_ids=representative, seed=0)
     note = "" if len(shown) == len(documents) else (
         f"Showing {len(shown):,} of {len(documents):,} documents: a fixed sample that keeps every topic "
-        f"(at least 50 documents each, or all of a smaller topic) and every representative document; "
-        "documents.parquet has them all."
+        "and every representative document; documents.parquet has them all."
     )
     pages = [
         _view("topic_map.html", "Document map", lambda: visualize.document_map(shown, topics, config.snippet_chars), note),

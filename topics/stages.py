@@ -47,7 +47,7 @@ from topics.represent import represent as represent_topics
 logger = logging.getLogger(__name__)
 
 STAGES = ("load", "embed", "reduce", "project", "cluster", "represent", "evaluate", "render")
-CODE_VERSIONS = {"load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "represent": 1, "evaluate": 1, "render": 2}
+CODE_VERSIONS = {"load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "represent": 1, "evaluate": 1, "render": 3}
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),
     "embed": ("sentence-transformers", "transformers", "torch"),

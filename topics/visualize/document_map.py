@@ -12,8 +12,9 @@ from topics.visualize.common import display_names, escape, topic_colour
 def display_sample(documents: pd.DataFrame, max_points: int, keep_ids: set[str] | None = None, seed: int = 0) -> pd.DataFrame:
     """At most about ``max_points`` documents for drawing, in corpus order.
 
-    Every topic keeps at least ``min(size, 50)`` documents, the rest of the budget is shared in
-    proportion to topic size, documents in ``keep_ids`` (e.g. representative documents) are
+    Every topic keeps at least ``min(size, 50)`` documents (fewer when there are so many topics
+    that this would pass half the budget), the rest of the budget is shared in proportion to
+    topic size, documents in ``keep_ids`` (e.g. representative documents) are
     always kept, and the draw is seeded, so the same inputs give the same sample.
     """
     if len(documents) <= max_points:
@@ -22,9 +23,11 @@ def display_sample(documents: pd.DataFrame, max_points: int, keep_ids: set[str] 
     rng = np.random.default_rng(seed)
     sizes = documents["topic"].value_counts()
     chosen = []
+    # Each topic's floor shrinks when there are many topics, so the total stays near max_points.
+    floor = max(1, min(50, max_points // (2 * len(sizes))))
     for topic, size in sizes.sort_index().items():
         members = np.flatnonzero((documents["topic"] == topic).to_numpy())
-        quota = max(min(size, 50), int(round(max_points * size / len(documents))))
+        quota = max(min(size, floor), int(round(max_points * size / len(documents))))
         pinned = members[documents["doc_id"].iloc[members].isin(keep_ids).to_numpy()]
         rest = np.setdiff1d(members, pinned)
         extra = rng.choice(rest, size=max(0, min(len(rest), quota - len(pinned))), replace=False)
@@ -32,8 +35,13 @@ def display_sample(documents: pd.DataFrame, max_points: int, keep_ids: set[str] 
     return documents.iloc[np.sort(np.concatenate(chosen))]
 
 
+# Legend entries (and centre labels) for the largest topics; past that a legend is unreadable
+# and each extra Plotly trace costs build time, so smaller topics share one trace.
+MAX_LEGEND_TOPICS = 60
+
+
 def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: int = 200, title: str = "Documents by topic") -> go.Figure:
-    """Interactive 2-D map of documents coloured by topic (WebGL scatter, one trace per topic).
+    """Interactive 2-D map of documents coloured by topic (WebGL scatter).
 
     Parameters
     ----------
@@ -44,38 +52,45 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
 
     Returns
     -------
-    plotly Figure: legend entries toggle topics; topic names sit at each topic's median point.
+    plotly Figure: the ``MAX_LEGEND_TOPICS`` largest topics and the outliers each have a trace
+    (legend entries toggle them) and a name at their median point; smaller topics share one
+    trace, each point still in its topic's colour and named in its hover text.
     """
     names = display_names(topics)
-    figure = go.Figure()
     hover_source = documents["title"] if "title" in documents.columns else documents["text"]
-    for topic in sorted(documents["topic"].unique()):
-        members = documents[documents["topic"] == topic]
-        topic_name = escape(names.get(int(topic), str(topic)), 80)
-        hover = [
-            f"<b>{topic_name}</b><br>{escape(doc_id, 60)}: {escape(snippet, snippet_chars)}"
-            for doc_id, snippet in zip(members["doc_id"], hover_source.loc[members.index])
-        ]
-        figure.add_trace(
-            go.Scattergl(
-                x=members["x"].to_numpy(),
-                y=members["y"].to_numpy(),
-                mode="markers",
-                name=topic_name,
-                marker={"size": 5 if topic >= 0 else 4, "color": topic_colour(int(topic)), "opacity": 0.75 if topic >= 0 else 0.4},
-                hovertext=hover,
-                hoverinfo="text",
-            )
-        )
-    for topic, members in documents[documents["topic"] >= 0].groupby("topic"):
-        figure.add_annotation(
-            x=float(np.median(members["x"])),
-            y=float(np.median(members["y"])),
-            text=escape(names.get(int(topic), str(topic)), 40),
-            showarrow=False,
-            font={"size": 11, "color": "#222"},
-            bgcolor="rgba(255,255,255,0.7)",
-        )
+    topic_names = {t: escape(names.get(int(t), str(t)), 80) for t in documents["topic"].unique()}
+    hover = pd.Series(
+        [
+            f"<b>{topic_names[t]}</b><br>{escape(doc_id, 60)}: {escape(snippet, snippet_chars)}"
+            for t, doc_id, snippet in zip(documents["topic"], documents["doc_id"], hover_source)
+        ],
+        index=documents.index,
+    )
+    sizes = documents.loc[documents["topic"] >= 0, "topic"].value_counts()
+    own = set(sizes.index[:MAX_LEGEND_TOPICS])
+    groups = [(int(t), documents.index[documents["topic"] == t]) for t in sorted(own | ({-1} & set(documents["topic"])))]
+    shared = documents.index[(documents["topic"] >= 0) & ~documents["topic"].isin(own)]
+    traces = []
+    for topic, index in groups:
+        traces.append(go.Scattergl(
+            x=documents.loc[index, "x"].to_numpy(), y=documents.loc[index, "y"].to_numpy(), mode="markers", name=topic_names[topic],
+            marker={"size": 5 if topic >= 0 else 4, "color": topic_colour(topic), "opacity": 0.75 if topic >= 0 else 0.4},
+            hovertext=hover.loc[index].tolist(), hoverinfo="text",
+        ))
+    if len(shared):
+        rest = documents.loc[shared]
+        traces.append(go.Scattergl(
+            x=rest["x"].to_numpy(), y=rest["y"].to_numpy(), mode="markers", name=f"{rest['topic'].nunique()} smaller topics",
+            marker={"size": 5, "color": [topic_colour(int(t)) for t in rest["topic"]], "opacity": 0.75},
+            hovertext=hover.loc[shared].tolist(), hoverinfo="text",
+        ))
+    centres = documents[documents["topic"].isin(own)].groupby("topic")[["x", "y"]].median()
+    annotations = [
+        {"x": float(row.x), "y": float(row.y), "text": escape(names.get(int(topic), str(topic)), 40), "showarrow": False,
+         "font": {"size": 11, "color": "#222"}, "bgcolor": "rgba(255,255,255,0.7)"}
+        for topic, row in centres.iterrows()
+    ]
+    figure = go.Figure(data=traces)
     figure.update_layout(
         title=escape(title),
         template="plotly_white",
@@ -84,7 +99,6 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
         yaxis={"visible": False},
         height=750,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        annotations=annotations,
     )
     return figure
-
-
