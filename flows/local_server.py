@@ -26,7 +26,8 @@ from typing import Iterator
 PR_SET_PDEATHSIG = 1
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (free when asked; another process may take it later)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -39,7 +40,8 @@ def _stop_with_parent() -> None:  # runs in the child between fork and exec
         pass  # not Linux: the server is still stopped on every normal exit
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM the process's group (it must lead its own session), then SIGKILL after 15 s."""
     if process.poll() is not None:
         return
     os.killpg(process.pid, signal.SIGTERM)
@@ -61,7 +63,7 @@ def private_prefect_server(startup_timeout_s: float = 180.0) -> Iterator[dict[st
         message carries the end of its log.
     """
     home = Path(tempfile.mkdtemp(prefix="topics-prefect-"))
-    port = _free_port()
+    port = free_port()
     settings = {
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
@@ -90,5 +92,5 @@ def private_prefect_server(startup_timeout_s: float = 180.0) -> Iterator[dict[st
                 time.sleep(0.25)
         yield {**settings, "TOPICS_PREFECT_SERVER_PID": str(process.pid)}
     finally:
-        _stop(process)
+        stop_process_group(process)
         shutil.rmtree(home, ignore_errors=True)

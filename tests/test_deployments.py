@@ -8,7 +8,6 @@ repository root, starts `prefect worker start`, and stops all of it at the end.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,28 +17,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from flows.local_server import free_port, stop_process_group
 from topics.ledger import Ledger
 from topics.run import read_manifest
 from topics.stages import PAUSE_ENV, PAUSE_SIGNAL_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class Deployed:
@@ -65,7 +49,7 @@ def _finished(process: subprocess.Popen) -> str:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     work = tmp_path_factory.mktemp("deployments")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TOPICS_TEST_"))}
     env.update(PREFECT_HOME=str(work / "prefect-home"), PREFECT_API_URL=f"http://127.0.0.1:{port}/api", PREFECT_SERVER_ANALYTICS_ENABLED="false")
     server = subprocess.Popen(
@@ -94,8 +78,8 @@ def deployed(tmp_path_factory):
         yield deployed
     finally:
         if worker is not None:
-            _stop(worker)
-        _stop(server)
+            stop_process_group(worker)
+        stop_process_group(server)
 
 
 @pytest.fixture(scope="module")
