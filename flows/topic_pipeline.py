@@ -93,7 +93,10 @@ def topic_pipeline(
         rendered = step("render", tasks.render_task, corpus, projected, clustered, represented, evaluated, settings.render)
         summary = stages.publish(ArtifactStore(cache_dir), run_dir, corpus, clustered, rendered, manifest.data)
         manifest.completed(**summary)
-        publish_prefect_artifacts(ArtifactStore(cache_dir), rendered, run_dir, manifest.data)
+        try:
+            publish_prefect_artifacts(ArtifactStore(cache_dir), rendered, run_dir, manifest.data)
+        except Exception as exc:  # noqa: BLE001 - the run's outputs are complete; artifacts are a convenience
+            logger.warning("could not create the Prefect artifacts: %s", exc)
     except BaseException as exc:
         manifest.failed(exc)
         raise
