@@ -52,6 +52,25 @@ def stop_process_group(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def wait_until_healthy(process: subprocess.Popen, port: int, log_path: Path, timeout_s: float) -> None:
+    """Wait until the Prefect server ``process`` answers ``/api/health`` on ``port``.
+
+    Raises
+    ------
+    RuntimeError
+        If the process exits or ``timeout_s`` passes first; the message ends with its log.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Prefect server did not start: {log_path.read_text()[-2000:]}") from None
+            time.sleep(0.25)
+
+
 @contextmanager
 def private_prefect_server(startup_timeout_s: float = 180.0) -> Iterator[dict[str, str]]:
     """Start a server; yields the environment (``PREFECT_HOME``, ``PREFECT_API_URL``) to use it.
@@ -81,15 +100,7 @@ def private_prefect_server(startup_timeout_s: float = 180.0) -> Iterator[dict[st
             start_new_session=True, preexec_fn=_stop_with_parent,
         )
     try:
-        deadline = time.monotonic() + startup_timeout_s
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the temporary Prefect server did not start: {log_path.read_text()[-2000:]}") from None
-                time.sleep(0.25)
+        wait_until_healthy(process, port, log_path, startup_timeout_s)
         yield {**settings, "TOPICS_PREFECT_SERVER_PID": str(process.pid)}
     finally:
         stop_process_group(process)

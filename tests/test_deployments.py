@@ -11,13 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from flows.local_server import free_port, stop_process_group
+from flows.local_server import free_port, stop_process_group, wait_until_healthy
 from topics.ledger import Ledger
 from topics.run import read_manifest
 from topics.stages import PAUSE_ENV, PAUSE_SIGNAL_ENV
@@ -58,15 +57,10 @@ def deployed(tmp_path_factory):
     )
     worker = None
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"Prefect server did not start:\n{(work / 'server.log').read_text()[-3000:]}")
-                time.sleep(1)
+        try:
+            wait_until_healthy(server, port, work / "server.log", 180)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
         deployed = Deployed(env, work)
         for args in (["work-pool", "create", "topics", "--type", "process"], ["--no-prompt", "deploy", "--all"]):
             done = deployed.cli(*args)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from topics.artifacts import file_sha256
 from topics.config import CorpusConfig
 
 SUFFIX_FORMATS = {
@@ -94,13 +95,9 @@ def corpus_fingerprint(ids: list[str], texts: list[str]) -> str:
     return digest.hexdigest()
 
 
-def file_fingerprint(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
+def file_fingerprint(path: str | Path) -> str:
     """SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(Path(path))
 
 
 def default_corpus_path() -> Path:
