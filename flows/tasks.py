@@ -12,7 +12,10 @@ from prefect.cache_policies import NO_CACHE
 
 from topics import stages
 from topics.artifacts import ArtifactStore
-from topics.config import ClusterConfig, CorpusConfig, EmbedConfig, ProjectConfig, ReduceConfig, RenderConfig, RepresentConfig
+from topics.config import (
+    ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, RefineConfig, RenderConfig,
+    RepresentConfig,
+)
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -40,9 +43,25 @@ def cluster_task(cache_dir: str, reduce_key: str, config: ClusterConfig, refresh
     return stages.cluster(ArtifactStore(cache_dir), reduce_key, config, refresh).as_dict()
 
 
+@task(name="refine", cache_policy=NO_CACHE)
+def refine_task(
+    cache_dir: str, corpus_key: str, embed_key: str, cluster_key: str, config: RefineConfig, represent_config: RepresentConfig,
+    refresh: bool = False,
+) -> dict:
+    return stages.refine(ArtifactStore(cache_dir), corpus_key, embed_key, cluster_key, config, represent_config, refresh).as_dict()
+
+
 @task(name="represent", cache_policy=NO_CACHE)
-def represent_task(cache_dir: str, corpus_key: str, embed_key: str, cluster_key: str, config: RepresentConfig, refresh: bool = False) -> dict:
-    return stages.represent(ArtifactStore(cache_dir), corpus_key, embed_key, cluster_key, config, refresh).as_dict()
+def represent_task(
+    cache_dir: str, corpus_key: str, embed_key: str, refine_key: str, config: RepresentConfig, embed_config: EmbedConfig,
+    refresh: bool = False,
+) -> dict:
+    return stages.represent(ArtifactStore(cache_dir), corpus_key, embed_key, refine_key, config, embed_config, refresh).as_dict()
+
+
+@task(name="label", cache_policy=NO_CACHE)
+def label_task(cache_dir: str, corpus_key: str, represent_key: str, config: LLMConfig, refresh: bool = False) -> dict:
+    return stages.label(ArtifactStore(cache_dir), corpus_key, represent_key, config, refresh).as_dict()
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -52,7 +71,9 @@ def evaluate_task(cache_dir: str, corpus_key: str, reduce_key: str, represent_ke
 
 @task(name="render", cache_policy=NO_CACHE)
 def render_task(
-    cache_dir: str, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, evaluate_key: str,
-    config: RenderConfig, refresh: bool = False,
+    cache_dir: str, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, label_key: str,
+    evaluate_key: str, config: RenderConfig, refresh: bool = False,
 ) -> dict:
-    return stages.render(ArtifactStore(cache_dir), corpus_key, project_key, cluster_key, represent_key, evaluate_key, config, refresh).as_dict()
+    return stages.render(
+        ArtifactStore(cache_dir), corpus_key, project_key, cluster_key, represent_key, label_key, evaluate_key, config, refresh,
+    ).as_dict()

@@ -32,6 +32,18 @@ def publish_prefect_artifacts(store: ArtifactStore, render_key: str, run_dir: Pa
     create_link_artifact(index.as_uri(), link_text=f"Run {run['run_id']}: index.html", key="topics-report")
 
 
+def record_llm_outcome(store: ArtifactStore, label_key: str, manifest: Manifest, logger) -> None:
+    """Put the LLM labelling outcome (client, counts, per-topic failures) in the manifest."""
+    meta = store.get("label", label_key, verify=False).meta
+    outcome = {k: meta.get(k) for k in ("client", "n_labelled", "failures", "n_calls", "n_cached", "seconds")}
+    manifest.update(llm=outcome)
+    if outcome["failures"]:
+        logger.warning(
+            "LLM labels failed for %d topic(s); they keep their c-TF-IDF names (see manifest.json 'llm')",
+            len(outcome["failures"]),
+        )
+
+
 @flow(name="topic-pipeline")
 def topic_pipeline(
     input: str | None = None,
@@ -88,10 +100,16 @@ def topic_pipeline(
         reduced = step("reduce", tasks.reduce_task, embedded, settings.reduce)
         projected = step("project", tasks.project_task, embedded, settings.project)
         clustered = step("cluster", tasks.cluster_task, reduced, settings.cluster)
-        represented = step("represent", tasks.represent_task, corpus, embedded, clustered, settings.represent)
+        refined = step("refine", tasks.refine_task, corpus, embedded, clustered, settings.refine, settings.represent)
+        represented = step("represent", tasks.represent_task, corpus, embedded, refined, settings.represent, settings.embed)
+        labelled = step("label", tasks.label_task, corpus, represented, settings.represent.llm)
+        if settings.represent.llm.enabled:
+            record_llm_outcome(ArtifactStore(cache_dir), labelled, manifest, logger)
         evaluated = step("evaluate", tasks.evaluate_task, corpus, reduced, represented, settings.represent)
-        rendered = step("render", tasks.render_task, corpus, projected, clustered, represented, evaluated, settings.render)
-        summary = stages.publish(ArtifactStore(cache_dir), run_dir, corpus, clustered, rendered, manifest.data)
+        rendered = step(
+            "render", tasks.render_task, corpus, projected, clustered, represented, labelled, evaluated, settings.render,
+        )
+        summary = stages.publish(ArtifactStore(cache_dir), run_dir, corpus, refined, rendered, manifest.data)
         manifest.completed(**summary)
         try:
             publish_prefect_artifacts(ArtifactStore(cache_dir), rendered, run_dir, manifest.data)

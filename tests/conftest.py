@@ -46,6 +46,14 @@ def arxiv_300_embedded(arxiv_300: Path):
 
 
 @pytest.fixture(scope="session")
+def embedding_model():
+    """The real packaged all-MiniLM-L6-v2, loaded once (KeyBERT-inspired terms embed words)."""
+    from topics import embed
+
+    return embed.load_model()
+
+
+@pytest.fixture(scope="session")
 def arxiv_300_reduced(arxiv_300_embedded) -> np.ndarray:
     from topics import reduce
 

@@ -31,6 +31,19 @@ def test_bad_config_file_key(capsys, tmp_path):
     assert "c.yaml" in err and "embed.modle: unknown key" in err
 
 
+def test_api_key_in_a_config_file_is_refused(capsys, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("represent:\n  llm:\n    enabled: true\n    api_key: sk-do-not-store-me\n")
+    err = _error(capsys, ["run", "--config", str(config)])
+    assert "api_key_env" in err and "sk-do-not-store-me" not in err
+
+
+def test_missing_local_llm_model(capsys, tmp_path):
+    err = _error(capsys, ["run", "--set", "represent.llm.enabled=true", "--set", "represent.llm.provider=local",
+                          "--set", f"represent.llm.model={tmp_path / 'no-such-model.gguf'}"])
+    assert "represent.llm.model" in err and "does not exist" in err
+
+
 def test_missing_input_file(capsys, tmp_path):
     assert "input file not found" in _error(capsys, ["run", "--input", str(tmp_path / "missing.parquet")])
 

@@ -86,9 +86,24 @@ def test_changing_clustering_reuses_embeddings_and_reductions(first_run, run):
 
 
 def test_changing_representation_reuses_assignments(first_run, run):
-    stages = _stages(run("represent.top_n_terms=5"))
-    # evaluate scores the representation, so it follows it; embeddings to clusters are reused.
-    assert [n for n, s in stages.items() if not s["hit"]] == ["represent", "evaluate", "render"]
+    stages = _stages(run("represent.mmr.diversity=0.6"))
+    # evaluate scores the representation, so it follows it; embeddings to assignments are reused.
+    assert [n for n, s in stages.items() if not s["hit"]] == ["represent", "label", "evaluate", "render"]
+
+
+def test_outlier_reduction_recomputes_from_assignments(first_run, run):
+    again = run("refine.outliers.strategy=embeddings")
+    stages = _stages(again)
+    assert [n for n, s in stages.items() if s["hit"]] == ["load", "embed", "reduce", "project", "cluster"]
+    before = pd.read_parquet(first_run / "documents.parquet")
+    after = pd.read_parquet(again / "documents.parquet")
+    assert (after["topic"] == -1).sum() < (before["topic"] == -1).sum()
+    assert read_manifest(again)["n_outliers"] == (after["topic"] == -1).sum()
+
+
+def test_llm_settings_are_ignored_while_labelling_is_off(first_run, run):
+    stages = _stages(run("represent.llm.model=another-model", "represent.llm.temperature=0.7"))
+    assert all(s["hit"] for s in stages.values())
 
 
 def test_refresh_recomputes_stage_and_downstream(first_run, run):

@@ -3,22 +3,36 @@ import pytest
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from topics.cluster import cluster
-from topics.config import ClusterConfig, RepresentConfig
+from topics.config import ClusterConfig, MMRConfig, RepresentConfig
 from topics.represent import RepresentationError, represent
+
+PLAIN = RepresentConfig(chain=[])
 
 
 @pytest.fixture(scope="module")
-def represented(arxiv_300_embedded, arxiv_300_reduced):
+def labels(arxiv_300_reduced):
+    return cluster(arxiv_300_reduced, ClusterConfig(min_cluster_size=8))[0]
+
+
+@pytest.fixture(scope="module")
+def represented(arxiv_300_embedded, labels):
     texts, ids, embeddings = arxiv_300_embedded
-    labels, _ = cluster(arxiv_300_reduced, ClusterConfig(min_cluster_size=8))
-    return labels, represent(texts, ids, embeddings, labels, RepresentConfig())
+    return labels, represent(texts, ids, embeddings, labels, PLAIN)
+
+
+@pytest.fixture(scope="module")
+def chained(arxiv_300_embedded, labels, embedding_model):
+    texts, ids, embeddings = arxiv_300_embedded
+    return represent(texts, ids, embeddings, labels, RepresentConfig(), embedding_model)
 
 
 def test_topic_table_shape(represented, arxiv_300_embedded):
     labels, result = represented
     texts, ids, embeddings = arxiv_300_embedded
     table = result.topics
-    assert list(table.columns) == ["topic", "size", "name", "terms", "weights", "representative_doc_ids", "label", "summary"]
+    assert list(table.columns) == [
+        "topic", "size", "name", "terms", "weights", "ctfidf_terms", "ctfidf_weights", "representative_doc_ids", "label", "summary",
+    ]
     assert table["size"].sum() == len(texts)
     assert result.doc_topics.shape == (len(texts),) and result.doc_topics.dtype == np.int64
     assert result.ctfidf.shape == (len(table), len(result.vocabulary))
@@ -36,6 +50,43 @@ def test_terms_weights_and_no_stop_words(represented):
         assert list(row.weights) == sorted(row.weights, reverse=True)
         assert not set(row.terms[:5]) & ENGLISH_STOP_WORDS, row.terms
         assert row.name.startswith(f"{row.topic}_")
+        # Without a chain the terms are the c-TF-IDF terms.
+        assert list(row.terms) == list(row.ctfidf_terms)
+
+
+def test_chain_reranks_terms_and_keeps_ctfidf(chained, represented):
+    _, plain = represented
+    assert (chained.doc_topics == plain.doc_topics).all()  # the chain never changes assignments
+    vocabulary = set(chained.vocabulary)
+    changed = 0
+    for refined, base in zip(chained.topics.itertuples(), plain.topics.itertuples()):
+        # The plain c-TF-IDF terms are kept (terms of equal weight may come in another order).
+        assert np.allclose(refined.ctfidf_weights, base.weights)
+        assert len(set(refined.ctfidf_terms) & set(base.terms)) >= 0.7 * len(base.terms)
+        assert 1 <= len(refined.terms) <= 10 and set(refined.terms) <= vocabulary
+        assert refined.name == "_".join([str(refined.topic), *list(refined.terms)[:4]])
+        changed += list(refined.terms) != list(base.terms)
+    assert changed >= len(plain.topics) // 2, "KeyBERT-inspired re-ranking should change most topics' terms"
+
+
+def test_mmr_diversity_changes_terms(arxiv_300_embedded, labels, embedding_model):
+    texts, ids, embeddings = arxiv_300_embedded
+    results = [
+        represent(texts, ids, embeddings, labels, RepresentConfig(chain=["mmr"], mmr=MMRConfig(diversity=d)), embedding_model)
+        for d in (0.0, 1.0)
+    ]
+    relevant, diverse = (r.topics for r in results)
+    # MMR picks among c-TF-IDF's candidates: 0 by relevance only, 1 trades it for dissimilar terms.
+    assert any(list(a) != list(b) for a, b in zip(diverse["terms"], relevant["terms"]))
+    for row in diverse.itertuples():
+        assert len(row.terms) == 10 and len(set(row.terms)) == 10
+
+
+@pytest.mark.parametrize("chain", [["keybert"], ["mmr"]])
+def test_chain_without_embedding_model_is_a_clear_error(arxiv_300_embedded, labels, chain):
+    texts, ids, embeddings = arxiv_300_embedded
+    with pytest.raises(ValueError, match="embedding_model"):
+        represent(texts, ids, embeddings, labels, RepresentConfig(chain=chain))
 
 
 def test_representative_docs_belong_to_their_topic(represented, arxiv_300_embedded):
@@ -49,4 +100,4 @@ def test_representative_docs_belong_to_their_topic(represented, arxiv_300_embedd
 def test_empty_vocabulary_is_a_clear_error(arxiv_300_embedded):
     texts = ["the and of"] * 6
     with pytest.raises(RepresentationError, match="represent.stop_words"):
-        represent(texts, [str(i) for i in range(6)], arxiv_300_embedded[2][:6], np.array([0, 0, 0, 1, 1, 1]))
+        represent(texts, [str(i) for i in range(6)], arxiv_300_embedded[2][:6], np.array([0, 0, 0, 1, 1, 1]), PLAIN)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -81,8 +81,99 @@ class ClusterConfig(_Section):
     cluster_selection_epsilon: float = Field(0.0, ge=0.0)
 
 
+class OutlierConfig(_Section):
+    """Outlier reduction: BERTopic's ``reduce_outliers`` strategies.
+
+    ``none`` keeps HDBSCAN's outliers. ``c-tf-idf`` and ``distributions`` compare each
+    outlier's words with the topics' c-TF-IDF; ``embeddings`` compares its embedding with the
+    topic embeddings. An outlier joins its most similar topic when that similarity is at least
+    ``threshold``. (BERTopic's ``probabilities`` strategy needs HDBSCAN's soft-clustering
+    matrix, which the pipeline does not keep.)
+    """
+
+    strategy: Literal["none", "c-tf-idf", "embeddings", "distributions"] = "none"
+    threshold: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class RefineConfig(_Section):
+    """Changes to the clusters' assignments after HDBSCAN (see :mod:`topics.refine`).
+
+    ``nr_topics`` merges the most similar topics (by c-TF-IDF, BERTopic's ``reduce_topics``)
+    down to that many, or ``auto`` (HDBSCAN over the topics' c-TF-IDF); null keeps them all.
+    """
+
+    outliers: OutlierConfig = OutlierConfig()
+    nr_topics: int | Literal["auto"] | None = Field(None)
+
+    @field_validator("nr_topics")
+    @classmethod
+    def _at_least_two(cls, value):
+        if isinstance(value, int) and value < 2:
+            raise ValueError("must be at least 2, 'auto' or null")
+        return value
+
+
+class KeyBERTConfig(_Section):
+    """BERTopic's ``KeyBERTInspired``: re-rank each topic's c-TF-IDF candidate words by the
+    cosine similarity of their embeddings to the topic's representative documents."""
+
+    top_n_words: int = Field(10, ge=1, le=50)
+    nr_repr_docs: int = Field(5, ge=1, le=50)
+    nr_samples: int = Field(500, ge=1)
+    nr_candidate_words: int = Field(100, ge=1)
+
+
+class MMRConfig(_Section):
+    """BERTopic's ``MaximalMarginalRelevance`` (Carbonell & Goldstein, 1998): drop near-
+    duplicate words; ``diversity`` 0 keeps the ranking, 1 maximises diversity."""
+
+    diversity: float = Field(0.3, ge=0.0, le=1.0)
+    top_n_words: int = Field(10, ge=1, le=50)
+
+
+class LLMConfig(_Section):
+    """LLM-written topic labels and summaries (see :mod:`topics.represent.llm`); off by default.
+
+    ``provider`` is ``openai`` (any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama,
+    llama.cpp's server; ``base_url`` null means api.openai.com) or ``local`` (an in-process
+    transformers model: ``model`` is a model directory, or a ``.gguf`` file). The API key is
+    read from the environment variable named by ``api_key_env``, never from a config file.
+    """
+
+    enabled: bool = False
+    provider: Literal["openai", "local"] = "openai"
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(120, ge=8, le=4096)
+    timeout_s: float = Field(60.0, gt=0.0)
+    max_retries: int = Field(3, ge=0, le=10)
+    concurrency: int = Field(4, ge=1, le=64)
+    n_terms: int = Field(10, ge=1, le=50)
+    n_docs: int = Field(3, ge=0, le=20)
+    doc_chars: int = Field(500, ge=50)
+    label_chars: int = Field(60, ge=10, le=200)
+    summary_chars: int = Field(300, ge=20, le=2000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets(cls, data):
+        if isinstance(data, dict) and "api_key" in data:
+            raise ValueError(
+                "api_key is never read from settings; put the key in the environment variable "
+                "named by represent.llm.api_key_env"
+            )
+        return data
+
+
+REPRESENTATIONS = ("keybert", "mmr")
+
+
 class RepresentConfig(_Section):
-    """c-TF-IDF topic representation through BERTopic (see :mod:`topics.represent`)."""
+    """Topic representation through BERTopic (see :mod:`topics.represent`): c-TF-IDF terms,
+    refined by ``chain`` (applied in order: ``keybert``, ``mmr``; empty keeps c-TF-IDF), then
+    optionally labelled by an LLM."""
 
     top_n_terms: int = Field(10, ge=1, le=50)
     n_representative_docs: int = Field(3, ge=1, le=20)
@@ -91,6 +182,10 @@ class RepresentConfig(_Section):
     min_df: int = Field(1, ge=1)
     # Tokens of 2+ characters starting with a letter: bare numbers ("2007") make poor terms.
     token_pattern: str = r"(?u)\b[^\W\d_]\w+\b"
+    chain: list[Literal["keybert", "mmr"]] = ["keybert", "mmr"]
+    keybert: KeyBERTConfig = KeyBERTConfig()
+    mmr: MMRConfig = MMRConfig()
+    llm: LLMConfig = LLMConfig()
 
     @field_validator("ngram_range")
     @classmethod
@@ -98,6 +193,21 @@ class RepresentConfig(_Section):
         if value[0] < 1 or value[1] < value[0]:
             raise ValueError("must be (low, high) with 1 <= low <= high")
         return value
+
+    @field_validator("chain")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each representation may appear once")
+        return value
+
+    def vectorizer_settings(self) -> dict[str, Any]:
+        """The settings that decide how documents are tokenised (and so the c-TF-IDF)."""
+        return self.model_dump(mode="json", include={"stop_words", "ngram_range", "min_df", "token_pattern"})
+
+    def term_settings(self) -> dict[str, Any]:
+        """Everything that shapes the topics' terms and representative documents; not the LLM."""
+        return self.model_dump(mode="json", exclude={"llm"})
 
 
 class RenderConfig(_Section):
@@ -130,6 +240,7 @@ class RunConfig(_Section):
     reduce: ReduceConfig = ReduceConfig()
     project: ProjectConfig = ProjectConfig()
     cluster: ClusterConfig = ClusterConfig()
+    refine: RefineConfig = RefineConfig()
     represent: RepresentConfig = RepresentConfig()
     render: RenderConfig = RenderConfig()
     cache: CacheConfig = CacheConfig()

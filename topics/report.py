@@ -98,6 +98,18 @@ def classification_page(metrics: dict, per_label: pd.DataFrame, confusion_figure
     return page("Classification report", body, [("confusion", confusion_figure)])
 
 
+def _llm_rows(llm: dict | None, n_topics: int) -> list[tuple[str, str]]:
+    """The index's line on LLM labelling, from the manifest's ``llm`` record."""
+    if not llm:
+        return []
+    failures = llm.get("failures") or {}
+    text = (f"{llm.get('n_labelled', 0)} of {n_topics} topics by {llm.get('client', {}).get('model')}; "
+            f"{llm.get('n_calls', 0)} calls, {llm.get('n_cached', 0)} cached replies, {llm.get('seconds', 0):.1f} s")
+    if failures:
+        text += f"; failed for topics {', '.join(failures)} (they keep their c-TF-IDF names; reasons in manifest.json)"
+    return [("LLM labels", text)]
+
+
 def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]) -> str:
     """The run's hub: summary, settings, timings, quality metrics, topic table and view links.
 
@@ -114,6 +126,7 @@ def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]
             ("dropped rows", f"{run.get('n_dropped', 0)} {json.dumps(run.get('dropped_by_reason') or {})}"),
             ("topics", n_topics),
             ("outliers", f"{metrics.get('outlier_share', 0):.1%}"),
+            *_llm_rows(run.get("llm"), n_topics),
         ],
         columns=["", "value"],
     )
@@ -137,11 +150,14 @@ def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]
             "topic": topics["topic"],
             "size": topics["size"],
             "share": topics["size"] / total,
-            "name / label": [lbl if isinstance(lbl, str) and lbl else name for name, lbl in zip(topics["name"], topics["label"])],
+            "label": topics["label"],
+            "name": topics["name"],
             "terms": [" ".join(list(t)[:10]) for t in topics["terms"]],
             "summary": topics["summary"],
         }
     )
+    # LLM columns only when some topic has one.
+    table = table.drop(columns=[c for c in ("label", "summary") if not table[c].notna().any()])
     settings = esc(json.dumps(run.get("config", {}), indent=2))
     body = (
         "<h2>Run</h2>" + table_html(summary)

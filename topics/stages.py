@@ -13,8 +13,9 @@ A stage's key hashes everything that shapes its output and nothing else:
 - the versions of the packages that compute it, and ``CODE_VERSIONS[stage]``, to be
   bumped whenever a change here alters that stage's output.
 
-So changing HDBSCAN settings reuses embed, reduce and project; changing the
-representation reuses everything up to cluster.
+So changing HDBSCAN settings reuses embed, reduce and project; changing outlier or topic
+reduction reuses everything up to cluster; changing the representation chain reuses every
+assignment; changing only the LLM settings reuses everything but the labels.
 """
 
 from __future__ import annotations
@@ -38,23 +39,33 @@ from topics import reduce as reduce_mod
 from topics import render as render_mod
 from topics import report
 from topics.artifacts import ENTRY_FILE, ArtifactStore, CorruptArtifact, EntryWriter, copy_file, stable_key, write_text
-from topics.config import ClusterConfig, CorpusConfig, EmbedConfig, ProjectConfig, ReduceConfig, RenderConfig, RepresentConfig
+from topics.config import (
+    ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, RefineConfig, RenderConfig,
+    RepresentConfig,
+)
 from topics.corpus import load_corpus
 from topics import evaluate as quality
+from topics import refine as refine_mod
 from topics.represent import build_vectorizer
 from topics.represent import represent as represent_topics
+from topics.represent.chain import needs_embedding_model
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("load", "embed", "reduce", "project", "cluster", "represent", "evaluate", "render")
-CODE_VERSIONS = {"load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "represent": 1, "evaluate": 1, "render": 3}
+STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "render")
+CODE_VERSIONS = {
+    "load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "represent": 2, "label": 1,
+    "evaluate": 2, "render": 4,
+}
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),
     "embed": ("sentence-transformers", "transformers", "torch"),
     "reduce": ("umap-learn", "pynndescent", "numba", "numpy"),
     "project": ("umap-learn", "pynndescent", "numba", "numpy"),
     "cluster": ("hdbscan", "scikit-learn", "numpy"),
-    "represent": ("bertopic", "scikit-learn"),
+    "refine": ("bertopic", "scikit-learn"),
+    "represent": ("bertopic", "scikit-learn", "sentence-transformers"),
+    "label": ("openai", "transformers"),
     "evaluate": ("gensim", "scikit-learn"),
     "render": ("plotly", "pandas", "pyarrow"),
 }
@@ -111,14 +122,21 @@ def _paused_for_tests(stage: str, fill: Callable[[EntryWriter], dict | None]) ->
     return fill_then_wait
 
 
-def _cached(store: ArtifactStore, stage: str, key: str, fill: Callable[[EntryWriter], dict | None], refresh: bool, started: float) -> StageResult:
+def _cached(
+    store: ArtifactStore, stage: str, key: str, fill: Callable[[EntryWriter], dict | None], refresh: bool, started: float,
+    reusable: Callable[[dict], bool] | None = None,
+) -> StageResult:
+    """Reuse the entry ``stage/key`` or compute it with ``fill``. ``reusable(meta)`` may refuse
+    an existing entry (e.g. labels from failed LLM calls), which is then recomputed."""
     note = None
     # One process computes a key at a time; a concurrent run waits here, then reuses the entry.
     with store.lock(stage, key):
         if not refresh:
             try:
-                store.get(stage, key)
-                return StageResult(stage, key, True, time.perf_counter() - started)
+                entry = store.get(stage, key)
+                if reusable is None or reusable(entry.meta):
+                    return StageResult(stage, key, True, time.perf_counter() - started)
+                refresh = True
             except KeyError:
                 pass
             except CorruptArtifact as exc:
@@ -218,19 +236,56 @@ def cluster(store: ArtifactStore, reduce_key: str, config: ClusterConfig, refres
     return _cached(store, "cluster", key, fill, refresh, started)
 
 
-def represent(store: ArtifactStore, corpus_key: str, embed_key: str, cluster_key: str, config: RepresentConfig, refresh: bool = False) -> StageResult:
-    """c-TF-IDF representation (see :func:`topics.represent.represent`). Entry files:
-    ``topics.parquet``, ``doc_topics.npy`` int64 (n_docs,), ``ctfidf.npz`` (scipy CSR),
-    ``vocabulary.json``, ``topic_embeddings.npy`` float32 (n_topics, dim)."""
+def refine(
+    store: ArtifactStore, corpus_key: str, embed_key: str, cluster_key: str, config: RefineConfig,
+    represent_config: RepresentConfig, refresh: bool = False,
+) -> StageResult:
+    """Outlier and topic reduction (see :func:`topics.refine.refine`); entry file ``labels.npy``
+    int64 (n_docs,). Tokenisation settings join the key only when the refinement reads c-TF-IDF."""
     started = time.perf_counter()
     inputs = {"corpus": corpus_key, "embed": embed_key, "cluster": cluster_key}
-    key = stage_key("represent", inputs, config.model_dump(mode="json"))
+    settings = {"refine": config.model_dump(mode="json")}
+    if refine_mod.uses_vocabulary(config):
+        settings["vectorizer"] = represent_config.vectorizer_settings()
+    key = stage_key("refine", inputs, settings)
+
+    def fill(writer: EntryWriter) -> dict:
+        texts = store.get("load", corpus_key, verify=False).table("documents.parquet")["text"].tolist()
+        embeddings = np.asarray(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
+        labels = np.asarray(store.get("cluster", cluster_key, verify=False).array("labels.npy"))
+        result = refine_mod.refine(texts, embeddings, labels, config, represent_config)
+        writer.array("labels.npy", result.labels)
+        return {
+            "n_topics": len(set(result.labels.tolist()) - {-1}),
+            "n_outliers": int((result.labels < 0).sum()),
+            "n_merged": result.n_merged,
+            "n_reassigned": result.n_reassigned,
+        }
+
+    return _cached(store, "refine", key, fill, refresh, started)
+
+
+def represent(
+    store: ArtifactStore, corpus_key: str, embed_key: str, refine_key: str, config: RepresentConfig,
+    embed_config: EmbedConfig, refresh: bool = False,
+) -> StageResult:
+    """Topic representation (see :func:`topics.represent.represent`): c-TF-IDF refined by the
+    chain, without LLM labels. Entry files: ``topics.parquet``, ``doc_topics.npy`` int64
+    (n_docs,), ``ctfidf.npz`` (scipy CSR), ``vocabulary.json``, ``topic_embeddings.npy`` float32
+    (n_topics, dim). ``embed_config`` names the model that ``keybert`` embeds words with (the
+    embed key already pins its identity)."""
+    started = time.perf_counter()
+    inputs = {"corpus": corpus_key, "embed": embed_key, "refine": refine_key}
+    key = stage_key("represent", inputs, config.term_settings())
 
     def fill(writer: EntryWriter) -> dict:
         documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
         embeddings = np.asarray(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
-        labels = np.asarray(store.get("cluster", cluster_key, verify=False).array("labels.npy"))
-        result = represent_topics(documents["text"].tolist(), documents["doc_id"].tolist(), embeddings, labels, config)
+        labels = np.asarray(store.get("refine", refine_key, verify=False).array("labels.npy"))
+        model = None
+        if needs_embedding_model(config):
+            model = embed_mod.load_model(embed_config.model, embed_mod.resolve_device(embed_config.device), embed_config.max_seq_length)
+        result = represent_topics(documents["text"].tolist(), documents["doc_id"].tolist(), embeddings, labels, config, model)
         writer.table("topics.parquet", result.topics)
         writer.array("doc_topics.npy", result.doc_topics)
         writer.array("topic_embeddings.npy", result.topic_embeddings)
@@ -240,6 +295,63 @@ def represent(store: ArtifactStore, corpus_key: str, embed_key: str, cluster_key
         return {"n_topics": int((result.topics["topic"] >= 0).sum())}
 
     return _cached(store, "represent", key, fill, refresh, started)
+
+
+# LLM replies are cached here, inside the store, by (client, settings, prompt).
+LLM_RESPONSES_DIR = ".llm-responses"
+
+
+def label(store: ArtifactStore, corpus_key: str, represent_key: str, config: LLMConfig, refresh: bool = False) -> StageResult:
+    """LLM labels and summaries (see :func:`topics.represent.llm.label_topics`); entry file
+    ``topics.parquet`` (the representation's table with ``label`` and ``summary`` filled).
+
+    With ``config.enabled`` false the table passes through unchanged. A topic whose call fails
+    keeps no label (so its c-TF-IDF name is shown) and is listed in the entry's ``failures``;
+    such an entry is not reused, so the next run retries those topics (replies that succeeded
+    come from the reply cache). Never raises because of the LLM.
+    """
+    started = time.perf_counter()
+    if not config.enabled:
+        key = stage_key("label", {"represent": represent_key}, {"enabled": False})
+
+        def passthrough(writer: EntryWriter) -> dict:
+            writer.table("topics.parquet", store.get("represent", represent_key, verify=False).table("topics.parquet"))
+            return {"enabled": False}
+
+        return _cached(store, "label", key, passthrough, refresh, started)
+
+    from topics.represent import llm, llm_clients
+
+    client = llm_clients.build_client(config)
+    # Settings that change the replies; not the key's variable name, timeouts or concurrency.
+    settings = config.model_dump(mode="json", exclude={"api_key_env", "timeout_s", "max_retries", "concurrency"})
+    key = stage_key("label", {"corpus": corpus_key, "represent": represent_key}, {**settings, "client": client.identity})
+
+    def fill(writer: EntryWriter) -> dict:
+        topics = store.get("represent", represent_key, verify=False).table("topics.parquet")
+        documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
+        text_by_id = dict(zip(documents["doc_id"], documents["text"]))
+        prompts = [
+            llm.TopicPrompt(int(row.topic), list(row.terms), [text_by_id[d] for d in list(row.representative_doc_ids) if d in text_by_id])
+            for row in topics.itertuples(index=False) if row.topic >= 0
+        ]
+        result = llm.label_topics(prompts, client, config, llm.ResponseCache(store.root / LLM_RESPONSES_DIR))
+        labels = topics["topic"].map(lambda t: result.labels.get(int(t), (None, None))[0])
+        summaries = topics["topic"].map(lambda t: result.labels.get(int(t), (None, None))[1])
+        topics["label"] = pd.Series(labels.tolist(), dtype=object)
+        topics["summary"] = pd.Series(summaries.tolist(), dtype=object)
+        writer.table("topics.parquet", topics)
+        return {
+            "enabled": True,
+            "client": client.identity,
+            "n_labelled": len(result.labels),
+            "failures": {str(topic): reason for topic, reason in sorted(result.failures.items())},
+            "n_calls": result.n_calls,
+            "n_cached": result.n_cached,
+            "seconds": round(result.seconds, 3),
+        }
+
+    return _cached(store, "label", key, fill, refresh, started, reusable=lambda meta: not meta.get("failures"))
 
 
 def evaluate(
@@ -253,7 +365,7 @@ def evaluate(
     """
     started = time.perf_counter()
     inputs = {"corpus": corpus_key, "reduce": reduce_key, "represent": represent_key}
-    key = stage_key("evaluate", inputs, config.model_dump(mode="json"))
+    key = stage_key("evaluate", inputs, config.vectorizer_settings())
 
     def fill(writer: EntryWriter) -> dict:
         documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
@@ -275,17 +387,22 @@ def evaluate(
 
 
 def render(
-    store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, evaluate_key: str,
-    config: RenderConfig, refresh: bool = False,
+    store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, label_key: str,
+    evaluate_key: str, config: RenderConfig, refresh: bool = False,
 ) -> StageResult:
-    """The run's tables (documents, topics, metrics) and pages (see :func:`topics.render.views`)."""
+    """The run's tables (documents, topics, metrics) and pages (see :func:`topics.render.views`).
+    Topics come from the label stage (with LLM labels when enabled); assignments and topic
+    embeddings from the representation."""
     started = time.perf_counter()
-    inputs = {"corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key, "evaluate": evaluate_key}
+    inputs = {
+        "corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key,
+        "label": label_key, "evaluate": evaluate_key,
+    }
     key = stage_key("render", inputs, config.model_dump(mode="json"))
 
     def fill(writer: EntryWriter) -> dict:
         represented = store.get("represent", represent_key, verify=False)
-        topics = represented.table("topics.parquet")
+        topics = store.get("label", label_key, verify=False).table("topics.parquet")
         documents = render_mod.documents_table(
             store.get("load", corpus_key, verify=False).table("documents.parquet"),
             np.asarray(represented.array("doc_topics.npy")),
@@ -322,9 +439,11 @@ INPUTS = {
     "reduce": ("embed",),
     "project": ("embed",),
     "cluster": ("reduce",),
-    "represent": ("load", "embed", "cluster"),
+    "refine": ("load", "embed", "cluster"),
+    "represent": ("load", "embed", "refine"),
+    "label": ("load", "represent"),
     "evaluate": ("load", "reduce", "represent"),
-    "render": ("load", "project", "cluster", "represent", "evaluate"),
+    "render": ("load", "project", "cluster", "represent", "label", "evaluate"),
 }
 
 
@@ -346,7 +465,7 @@ def with_downstream(names: list[str] | tuple[str, ...]) -> set[str]:
     return chosen
 
 
-def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, cluster_key: str, render_key: str, run: dict[str, Any]) -> dict[str, Any]:
+def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, refine_key: str, render_key: str, run: dict[str, Any]) -> dict[str, Any]:
     """Copy the rendered outputs and the drop log into ``run_dir`` (each file atomically), and
     write the run's ``index.html`` from ``run`` (the manifest so far) and the rendered tables.
 
@@ -364,14 +483,14 @@ def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, cluster_
     copy_file(corpus.file("dropped.parquet"), run_dir / "dropped.parquet")
     # One plotly.js per run folder, shared by its pages; taken from the installed plotly.
     write_text(run_dir / report.PLOTLY_JS, report.plotly_js())
-    clustered = store.get("cluster", cluster_key, verify=False).meta
+    refined = store.get("refine", refine_key, verify=False).meta
     summary = {
         "corpus_fingerprint": corpus.meta["fingerprint"],
         "n_docs": corpus.meta["n_docs"],
         "n_dropped": corpus.meta["n_dropped"],
         "dropped_by_reason": corpus.meta["dropped_by_reason"],
         "n_topics": rendered.meta["n_topics"],
-        "n_outliers": clustered["n_outliers"],
+        "n_outliers": refined["n_outliers"],
     }
     topics, metrics = rendered.table("topics.parquet"), rendered.json("metrics.json")
     write_text(run_dir / "index.html", report.index_page({**run, **summary}, topics, metrics, rendered.json(VIEWS_FILE)))

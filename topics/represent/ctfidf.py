@@ -1,9 +1,10 @@
-"""c-TF-IDF topic representations (Grootendorst, 2022, BERTopic), built from our own stages.
+"""Topic representations (Grootendorst, 2022, BERTopic), built from our own stages.
 
 BERTopic is given the precomputed embeddings and the HDBSCAN labels, with its reduction and
 clustering steps replaced by pass-throughs (``BaseDimensionalityReduction``,
 ``BaseCluster``), so nothing is refitted: it only computes the class-based TF-IDF, topic
-terms and topic embeddings. BERTopic renumbers topics by size (0 is the largest; -1 stays
+terms and topic embeddings, then refines the terms with the configured representation chain
+(see :mod:`topics.represent.chain`). BERTopic renumbers topics by size (0 is the largest; -1 stays
 the outliers), and those ids are the run's topic ids.
 """
 
@@ -17,6 +18,7 @@ from scipy import sparse
 from sklearn.metrics.pairwise import cosine_similarity
 
 from topics.config import RepresentConfig
+from topics.represent.chain import CTFIDF_ASPECT, needs_embedding_model, representation_models
 
 NAME_TERMS = 4
 
@@ -33,7 +35,8 @@ class TopicRepresentation:
     ----------
     topics : DataFrame, one row per topic (outliers ``-1`` included when present), by topic id
         ``topic`` int64, ``size`` int64, ``name`` str (BERTopic style ``"0_term_term_term_term"``),
-        ``terms`` list[str] and ``weights`` list[float] (c-TF-IDF, descending),
+        ``terms`` list[str] and ``weights`` list[float] (after the representation chain, in its
+        order), ``ctfidf_terms`` and ``ctfidf_weights`` (plain c-TF-IDF, descending),
         ``representative_doc_ids`` list[str], ``label`` and ``summary`` (str or None; set by an
         LLM representation when enabled).
     doc_topics : int64, shape (n_docs,)
@@ -65,8 +68,14 @@ def build_vectorizer(config: RepresentConfig):
     )
 
 
-def fit_bertopic(texts: list[str], embeddings: np.ndarray, labels: np.ndarray, config: RepresentConfig):
+def fit_bertopic(
+    texts: list[str], embeddings: np.ndarray, labels: np.ndarray, config: RepresentConfig,
+    nr_topics: int | str | None = None, representation_model=None, embedding_model=None,
+):
     """A fitted ``BERTopic`` whose clusters are ``labels`` and whose embeddings are ``embeddings``.
+
+    ``nr_topics`` is BERTopic's topic reduction; ``representation_model`` its fine-tuning of
+    the c-TF-IDF terms (which may need ``embedding_model``, e.g. ``KeyBERTInspired``).
 
     Raises
     ------
@@ -84,9 +93,14 @@ def fit_bertopic(texts: list[str], embeddings: np.ndarray, labels: np.ndarray, c
         vectorizer_model=build_vectorizer(config),
         ctfidf_model=ClassTfidfTransformer(),
         top_n_words=config.top_n_terms,
+        nr_topics=nr_topics,
+        representation_model=representation_model,
         calculate_probabilities=False,
         verbose=False,
     )
+    # Set after construction: given to the constructor, BERTopic drops its English text
+    # cleaning, and the c-TF-IDF vocabulary would depend on whether a chain needs a model.
+    model.embedding_model = embedding_model
     try:
         model.fit(list(texts), embeddings=np.asarray(embeddings), y=np.asarray(labels))
     except ValueError as exc:
@@ -122,15 +136,18 @@ def represent(
     embeddings: np.ndarray,
     labels: np.ndarray,
     config: RepresentConfig | None = None,
+    embedding_model=None,
 ) -> TopicRepresentation:
-    """Describe each cluster by its c-TF-IDF terms.
+    """Describe each cluster by its c-TF-IDF terms, refined by ``config.chain``.
 
     Parameters
     ----------
     texts, doc_ids : list of str, length n_docs
     embeddings : float32, shape (n_docs, dim)
     labels : int64, shape (n_docs,), HDBSCAN clusters with -1 for outliers
-    config : vectorizer and output sizes
+    config : vectorizer, representation chain and output sizes
+    embedding_model : a loaded SentenceTransformer, needed when the chain is not empty
+        (see :func:`topics.embed.load_model`)
 
     Returns
     -------
@@ -140,16 +157,25 @@ def represent(
     ------
     RepresentationError
         If no term survives tokenisation.
+    ValueError
+        If the chain needs an embedding model and none is given.
     """
     config = config or RepresentConfig()
-    model = fit_bertopic(texts, embeddings, labels, config)
+    if needs_embedding_model(config) and embedding_model is None:
+        raise ValueError(f"represent.chain {config.chain} embeds words: pass embedding_model (a loaded SentenceTransformer)")
+    model = fit_bertopic(
+        texts, embeddings, labels, config,
+        representation_model=representation_models(config), embedding_model=embedding_model,
+    )
     doc_topics = np.asarray(model.topics_, dtype=np.int64)
     topic_ids = sorted(model.get_topics())
     sizes = pd.Series(doc_topics).value_counts()
 
+    plain = model.topic_aspects_.get(CTFIDF_ASPECT, {})
     rows = []
     for topic in topic_ids:
         pairs = [(term, float(weight)) for term, weight in (model.get_topic(topic) or []) if term]
+        base = [(term, float(weight)) for term, weight in plain.get(topic, pairs) if term][: config.top_n_terms]
         terms = [term for term, _ in pairs]
         rows.append(
             {
@@ -158,6 +184,8 @@ def represent(
                 "name": "_".join([str(topic), *terms[:NAME_TERMS]]),
                 "terms": terms,
                 "weights": [weight for _, weight in pairs],
+                "ctfidf_terms": [term for term, _ in base],
+                "ctfidf_weights": [weight for _, weight in base],
             }
         )
     table = pd.DataFrame(rows).astype({"topic": "int64", "size": "int64"})

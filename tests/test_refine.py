@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from topics.cluster import cluster
+from topics.config import ClusterConfig, OutlierConfig, RefineConfig, RepresentConfig
+from topics.refine import refine, uses_vocabulary
+
+
+@pytest.fixture(scope="module")
+def labels(arxiv_300_reduced):
+    labels = cluster(arxiv_300_reduced, ClusterConfig(min_cluster_size=8, cluster_selection_method="leaf"))[0]
+    assert (labels == -1).any() and labels.max() >= 4, "the slice should give outliers and several topics"
+    return labels
+
+
+def _n_topics(labels):
+    return len(set(labels.tolist()) - {-1})
+
+
+def test_nothing_to_refine_returns_labels_unchanged(arxiv_300_embedded, labels):
+    texts, _, embeddings = arxiv_300_embedded
+    result = refine(texts, embeddings, labels, RefineConfig())
+    assert (result.labels == labels).all() and result.n_merged == result.n_reassigned == 0
+
+
+@pytest.mark.parametrize("strategy", ["c-tf-idf", "embeddings", "distributions"])
+def test_outlier_reduction_moves_outliers_only(arxiv_300_embedded, labels, strategy):
+    texts, _, embeddings = arxiv_300_embedded
+    result = refine(texts, embeddings, labels, RefineConfig(outliers=OutlierConfig(strategy=strategy)))
+    assert result.labels.dtype == np.int64 and result.labels.shape == labels.shape
+    assert result.n_reassigned == int(((labels == -1) & (result.labels != -1)).sum()) > 0
+    # Documents already in a topic stay together: the partition of non-outliers is unchanged.
+    kept = labels != -1
+    pairs = set(zip(labels[kept].tolist(), result.labels[kept].tolist()))
+    assert len(pairs) == _n_topics(labels) == _n_topics(result.labels)
+
+
+def test_higher_threshold_reassigns_fewer(arxiv_300_embedded, labels):
+    texts, _, embeddings = arxiv_300_embedded
+    counts = [
+        refine(texts, embeddings, labels, RefineConfig(outliers=OutlierConfig(strategy="embeddings", threshold=t))).n_reassigned
+        for t in (0.0, 0.4, 0.99)
+    ]
+    assert counts[0] >= counts[1] >= counts[2] and counts[0] > counts[2]
+
+
+def test_nr_topics_merges_down_to_that_many(arxiv_300_embedded, labels):
+    texts, _, embeddings = arxiv_300_embedded
+    result = refine(texts, embeddings, labels, RefineConfig(nr_topics=3))
+    assert _n_topics(result.labels) == 3 and result.n_merged == _n_topics(labels) - 3
+    assert ((result.labels == -1) == (labels == -1)).all()  # merging leaves outliers alone
+    # Merging only joins whole topics: each original topic lands in exactly one merged topic.
+    for topic in set(labels.tolist()) - {-1}:
+        assert len(set(result.labels[labels == topic].tolist())) == 1
+
+
+def test_nr_topics_then_outliers(arxiv_300_embedded, labels):
+    texts, _, embeddings = arxiv_300_embedded
+    config = RefineConfig(nr_topics=3, outliers=OutlierConfig(strategy="c-tf-idf"))
+    result = refine(texts, embeddings, labels, config, RepresentConfig())
+    assert _n_topics(result.labels) == 3 and result.n_reassigned > 0
+
+
+def test_only_ctfidf_based_refinements_depend_on_tokenisation():
+    assert not uses_vocabulary(RefineConfig())
+    assert not uses_vocabulary(RefineConfig(outliers=OutlierConfig(strategy="embeddings")))
+    assert uses_vocabulary(RefineConfig(nr_topics="auto"))
+    assert uses_vocabulary(RefineConfig(outliers=OutlierConfig(strategy="distributions")))

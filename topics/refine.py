@@ -1,0 +1,101 @@
+"""Refine HDBSCAN's assignments: outlier reduction and topic reduction (BERTopic's methods).
+
+These change which topic a document belongs to, so they sit on the assignment side of the
+cache, before the topic representation: changing them recomputes from here; changing only
+the representation chain or the LLM labels does not.
+
+- Topic reduction (``nr_topics``): BERTopic's ``reduce_topics``, agglomerative merging of
+  the topics whose c-TF-IDF vectors are most cosine-similar (or, with ``auto``, HDBSCAN over
+  those vectors), applied when BERTopic is fitted. ``nr_topics`` counts topics, not the
+  outliers (BERTopic counts ``-1`` among them).
+- Outlier reduction: BERTopic's ``reduce_outliers`` with the ``c-tf-idf``, ``embeddings`` or
+  ``distributions`` strategy; an outlier moves to its most similar topic when the similarity
+  is at least ``threshold``, otherwise it stays ``-1``.
+
+Topic reduction runs first, so outliers join the merged topics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from topics.config import RefineConfig, RepresentConfig
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """Result of :func:`refine`.
+
+    Attributes
+    ----------
+    labels : int64, shape (n_docs,)
+        Topic per document, ``-1`` for outliers. Ids are not yet ordered by size (the
+        representation renumbers them).
+    n_merged : int
+        Topics removed by topic reduction.
+    n_reassigned : int
+        Outliers moved into a topic.
+    """
+
+    labels: np.ndarray
+    n_merged: int
+    n_reassigned: int
+
+
+def uses_vocabulary(config: RefineConfig) -> bool:
+    """Whether the refinement reads c-TF-IDF, so that tokenisation settings change its result."""
+    return config.nr_topics is not None or config.outliers.strategy in ("c-tf-idf", "distributions")
+
+
+def refine(
+    texts: list[str],
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    config: RefineConfig,
+    represent_config: RepresentConfig | None = None,
+) -> Refinement:
+    """Apply topic reduction then outlier reduction to HDBSCAN's ``labels``.
+
+    Parameters
+    ----------
+    texts : list of str, length n_docs
+    embeddings : float32, shape (n_docs, dim)
+    labels : int64, shape (n_docs,), ``-1`` for outliers
+    config : what to refine; with neither option set, ``labels`` come back unchanged
+    represent_config : tokenisation for the c-TF-IDF that topic reduction and the
+        ``c-tf-idf``/``distributions`` strategies compare
+
+    Returns
+    -------
+    Refinement
+
+    Raises
+    ------
+    topics.represent.RepresentationError
+        If tokenisation leaves no terms.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n_before = len(set(labels.tolist()) - {-1})
+    if n_before == 0 or (config.nr_topics is None and config.outliers.strategy == "none"):
+        return Refinement(labels.copy(), 0, 0)
+
+    from topics.represent.ctfidf import fit_bertopic
+
+    nr_topics = config.nr_topics
+    if isinstance(nr_topics, int) and (labels == -1).any():
+        nr_topics += 1  # BERTopic counts the outliers as a topic; ours counts real topics only
+    model = fit_bertopic(texts, embeddings, labels, represent_config or RepresentConfig(), nr_topics=nr_topics)
+    refined = np.asarray(model.topics_, dtype=np.int64)
+    n_merged = n_before - len(set(refined.tolist()) - {-1})
+    n_reassigned = 0
+    if config.outliers.strategy != "none" and (refined == -1).any():
+        updated = model.reduce_outliers(
+            list(texts), refined.tolist(), strategy=config.outliers.strategy,
+            threshold=config.outliers.threshold, embeddings=np.asarray(embeddings),
+        )
+        updated = np.asarray(updated, dtype=np.int64)
+        n_reassigned = int(((refined == -1) & (updated != -1)).sum())
+        refined = updated
+    return Refinement(refined, n_merged, n_reassigned)
