@@ -29,7 +29,7 @@ class StubServer:
     largest number handled at once.
     """
 
-    def __init__(self, behave: Callable[[int, dict], Reply]):
+    def __init__(self, behave: Callable[[int, dict], Reply], port: int = 0):
         self.behave = behave
         self.requests: list[dict] = []
         self.active = 0
@@ -76,7 +76,7 @@ class StubServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"

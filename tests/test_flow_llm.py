@@ -71,8 +71,9 @@ def test_failed_calls_keep_ctfidf_names_and_are_retried_next_run(arxiv_run, flow
     flat = pd.read_csv(failed / "topics.csv")
     assert flat["name"].str.match(r"^-?\d+_").all()
 
-    # The failed entry is not reused: the next run asks again and now gets labels.
-    with StubServer(_labelled) as stub:
+    # The failed entry is not reused: the next run asks the same endpoint again and now gets
+    # labels, and they reach the outputs (the pages follow the labels' content, not their key).
+    with StubServer(_labelled, port=stub.port) as stub:
         healed = flow_runner(*_llm(stub, "represent.llm.temperature=0.3"))
     assert len(stub.requests) == n_real
     assert not _stages(healed)["label"]["hit"]

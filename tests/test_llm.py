@@ -378,7 +378,7 @@ def test_a_client_that_raises_anything_never_breaks_the_run():
 
 @pytest.mark.parametrize("reply", [
     "The topic is described by the following keywords: quantum, spin",
-    '{"label": "Solar cell efficiency", "summary": "x"}',
+    '{"label": "Remember: the text between", "summary": "x"}',
     '{"label": "I have a topic that contains galaxies"}',
 ])
 def test_a_label_echoing_the_prompt_is_rejected(reply):

@@ -38,7 +38,7 @@ from topics import embed as embed_mod
 from topics import reduce as reduce_mod
 from topics import render as render_mod
 from topics import report
-from topics.artifacts import ENTRY_FILE, ArtifactStore, CorruptArtifact, EntryWriter, copy_file, stable_key, write_text
+from topics.artifacts import ENTRY_FILE, ArtifactStore, CorruptArtifact, EntryWriter, copy_file, file_sha256, stable_key, write_text
 from topics.config import (
     ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, RefineConfig, RenderConfig,
     RepresentConfig,
@@ -325,7 +325,8 @@ def label(store: ArtifactStore, corpus_key: str, represent_key: str, config: LLM
     client = llm_clients.build_client(config)
     # Settings that change the replies; not the key's variable name, timeouts or concurrency.
     settings = config.model_dump(mode="json", exclude={"api_key_env", "timeout_s", "max_retries", "concurrency"})
-    key = stage_key("label", {"corpus": corpus_key, "represent": represent_key}, {**settings, "client": client.identity})
+    settings.update(client=client.identity, prompt_version=llm.PROMPT_VERSION)
+    key = stage_key("label", {"corpus": corpus_key, "represent": represent_key}, settings)
 
     def fill(writer: EntryWriter) -> dict:
         topics = store.get("represent", represent_key, verify=False).table("topics.parquet")
@@ -394,9 +395,12 @@ def render(
     Topics come from the label stage (with LLM labels when enabled); assignments and topic
     embeddings from the representation."""
     started = time.perf_counter()
+    # The labels' content, not only their key: a label entry with failed LLM calls is redone
+    # under the same key, and its new labels must reach the pages.
+    labels_digest = file_sha256(store.get("label", label_key, verify=False).file("topics.parquet"))
     inputs = {
         "corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key,
-        "label": label_key, "evaluate": evaluate_key,
+        "label": [label_key, labels_digest], "evaluate": evaluate_key,
     }
     key = stage_key("render", inputs, config.model_dump(mode="json"))
 
