@@ -28,9 +28,11 @@ from flows.local_server import private_prefect_server
 from topics.artifacts import ArtifactStore
 from topics.config import ConfigError, RunConfig, load_config
 from topics.corpus import CorpusError, load_corpus, resolve_input
+from topics.embed import model_identity
+from topics.reference import ReferenceRunError, load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.reduce import MIN_DOCS
-from topics.stages import STAGES
+from topics.stages import ALL_STAGES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -44,8 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                      help="override one setting; repeatable, e.g. --set cluster.min_cluster_size=20")
     run.add_argument("--out", help="run directory to create (default: <output.root>/<run_id>)")
-    run.add_argument("--refresh", action="append", default=[], choices=STAGES, metavar="STAGE",
-                     help=f"recompute STAGE and everything after it; repeatable ({', '.join(STAGES)})")
+    run.add_argument("--refresh", action="append", default=[], choices=ALL_STAGES, metavar="STAGE",
+                     help=f"recompute STAGE and everything after it; repeatable ({', '.join(ALL_STAGES)})")
+    run.add_argument("--reference", metavar="RUN_DIR",
+                     help="a completed earlier run to compare with: new documents are assigned to its topics "
+                          "(reference.mode=assign) or topics are refitted and matched (refit); adds drift.json and drift.html")
     run.add_argument("--no-cache", action="store_true", help="neither read nor fill the artifact cache")
 
     cache = commands.add_parser("cache", help="inspect or prune the artifact cache")
@@ -77,6 +82,18 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def check_reference(run_dir: str, embed_model: str) -> None:
+    """Raise ReferenceRunError (a ValueError) when ``run_dir`` cannot serve as a reference for a
+    run embedding with ``embed_model``."""
+    reference = load_reference(run_dir)
+    expected = reference.info.get("embedding_model")
+    if expected and model_identity(embed_model) != expected:
+        raise ReferenceRunError(
+            f"reference {run_dir}: its documents were embedded with {expected}, this run would use "
+            f"{model_identity(embed_model)}; set embed.model to the reference's model"
+        )
+
+
 def run_command(args: argparse.Namespace) -> int:
     try:
         settings = load_config(args.config, args.overrides)
@@ -87,6 +104,8 @@ def run_command(args: argparse.Namespace) -> int:
         llm = settings.represent.llm
         if llm.enabled and llm.provider == "local":
             local_model_path(llm)
+        if args.reference:
+            check_reference(args.reference, settings.embed.model)
     except (ConfigError, CorpusError, ValueError) as exc:
         return _fail(str(exc))
     if len(corpus) < MIN_DOCS:
@@ -111,7 +130,7 @@ def run_command(args: argparse.Namespace) -> int:
 
             state = topic_pipeline(
                 input=args.input, config=args.config, overrides=list(args.overrides), out=args.out,
-                refresh=list(args.refresh), no_cache=args.no_cache, return_state=True,
+                refresh=list(args.refresh), no_cache=args.no_cache, reference=args.reference, return_state=True,
             )
         except KeyboardInterrupt:
             print("topics: interrupted; the run directory is marked failed", file=sys.stderr)

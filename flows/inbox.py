@@ -34,6 +34,7 @@ def topic_inbox(
     ledger: str = "outputs/inbox-ledger.sqlite",
     claim_timeout_minutes: float = 180.0,
     max_attempts: int = 3,
+    reference: str | None = None,
 ) -> list[dict]:
     """Process every unprocessed corpus in ``inbox``; returns one record per file run now.
 
@@ -44,6 +45,8 @@ def topic_inbox(
     ledger : SQLite file recording what was processed
     claim_timeout_minutes : age after which a claim is taken to belong to a crashed run
     max_attempts : runs per file before a failing file is left alone
+    reference : a completed run directory every new corpus is compared with (see
+        ``topic-pipeline``; ``reference.mode`` in the settings chooses assign or refit)
     """
     logger = get_run_logger()
     book = Ledger(ledger)
@@ -55,7 +58,7 @@ def topic_inbox(
             continue
         logger.info("processing %s (%s)", path, sha256[:12])
         try:
-            run_dir = topic_pipeline(input=str(path), config=config, overrides=overrides, run_name=path.stem)
+            run_dir = topic_pipeline(input=str(path), config=config, overrides=overrides, run_name=path.stem, reference=reference)
         except Exception as exc:  # noqa: BLE001 - one bad corpus must not stop the others
             book.fail(str(path), sha256, owner, f"{type(exc).__name__}: {exc}")
             logger.error("failed %s: %s", path, exc)

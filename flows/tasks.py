@@ -13,8 +13,8 @@ from prefect.cache_policies import NO_CACHE
 from topics import stages
 from topics.artifacts import ArtifactStore
 from topics.config import (
-    ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, RefineConfig, RenderConfig,
-    RepresentConfig,
+    ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, ReferenceConfig, RefineConfig,
+    RenderConfig, RepresentConfig,
 )
 
 
@@ -51,12 +51,32 @@ def refine_task(
     return stages.refine(ArtifactStore(cache_dir), corpus_key, embed_key, cluster_key, config, represent_config, refresh).as_dict()
 
 
+@task(name="assign", cache_policy=NO_CACHE)
+def assign_task(
+    cache_dir: str, corpus_key: str, embed_key: str, reduce_key: str, reference_dir: str, config: ReferenceConfig,
+    cluster_config: ClusterConfig, refresh: bool = False,
+) -> dict:
+    return stages.assign(
+        ArtifactStore(cache_dir), corpus_key, embed_key, reduce_key, reference_dir, config, cluster_config, refresh,
+    ).as_dict()
+
+
 @task(name="represent", cache_policy=NO_CACHE)
 def represent_task(
-    cache_dir: str, corpus_key: str, embed_key: str, refine_key: str, config: RepresentConfig, embed_config: EmbedConfig,
-    refresh: bool = False,
+    cache_dir: str, corpus_key: str, embed_key: str, labels_key: str, config: RepresentConfig, embed_config: EmbedConfig,
+    labels_stage: str = "refine", refresh: bool = False,
 ) -> dict:
-    return stages.represent(ArtifactStore(cache_dir), corpus_key, embed_key, refine_key, config, embed_config, refresh).as_dict()
+    return stages.represent(
+        ArtifactStore(cache_dir), corpus_key, embed_key, labels_key, config, embed_config, refresh, labels_stage,
+    ).as_dict()
+
+
+@task(name="drift", cache_policy=NO_CACHE)
+def drift_task(
+    cache_dir: str, corpus_key: str, represent_key: str, reference_dir: str, config: ReferenceConfig,
+    assign_key: str | None = None, refresh: bool = False,
+) -> dict:
+    return stages.drift(ArtifactStore(cache_dir), corpus_key, represent_key, reference_dir, config, assign_key, refresh).as_dict()
 
 
 @task(name="label", cache_policy=NO_CACHE)
@@ -71,9 +91,11 @@ def evaluate_task(cache_dir: str, corpus_key: str, reduce_key: str, represent_ke
 
 @task(name="render", cache_policy=NO_CACHE)
 def render_task(
-    cache_dir: str, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, label_key: str,
-    evaluate_key: str, config: RenderConfig, refresh: bool = False,
+    cache_dir: str, corpus_key: str, project_key: str, cluster_key: str | None, represent_key: str, label_key: str,
+    evaluate_key: str, config: RenderConfig, assign_key: str | None = None, drift_key: str | None = None,
+    refresh: bool = False,
 ) -> dict:
     return stages.render(
-        ArtifactStore(cache_dir), corpus_key, project_key, cluster_key, represent_key, label_key, evaluate_key, config, refresh,
+        ArtifactStore(cache_dir), corpus_key, project_key, cluster_key, represent_key, label_key, evaluate_key, config,
+        refresh, assign_key, drift_key,
     ).as_dict()

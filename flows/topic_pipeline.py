@@ -15,6 +15,7 @@ from topics import report, stages
 from topics.artifacts import ArtifactStore
 from topics.config import load_config
 from topics.corpus import file_fingerprint, resolve_input
+from topics.reference import load_reference
 from topics.run import Manifest, create_run_dir
 
 
@@ -53,6 +54,7 @@ def topic_pipeline(
     refresh: list[str] | None = None,
     no_cache: bool = False,
     run_name: str | None = None,
+    reference: str | None = None,
 ) -> str:
     """Turn a corpus into topics; returns the run directory.
 
@@ -65,12 +67,19 @@ def topic_pipeline(
     refresh : stages to recompute (with everything downstream of them) even if cached
     no_cache : use a throwaway store, so nothing is read from or left in the cache
     run_name : a label for the run, kept in its manifest
+    reference : a completed earlier run directory to compare with (``reference.mode``:
+        ``assign`` new documents to its topics, or ``refit`` and match); adds ``drift.json``
+        and ``drift.html``
     """
     logger = get_run_logger()
     settings = load_config(config, overrides or ())
     input_path, corpus_config = resolve_input(input, settings.corpus)
     settings = settings.model_copy(update={"corpus": corpus_config})
     refreshed = stages.with_downstream(refresh or [])
+    reference_dir = None
+    if reference:
+        load_reference(reference)  # a clear error before any work when it cannot serve
+        reference_dir = str(Path(reference).resolve())
     temp_cache = tempfile.mkdtemp(prefix="topics-nocache-") if no_cache or not settings.cache.enabled else None
     cache_dir = temp_cache or settings.cache.dir
 
@@ -84,12 +93,13 @@ def topic_pipeline(
         input_sha256=file_fingerprint(input_path),
         cache_dir=None if temp_cache else str(Path(cache_dir).resolve()),
         config=settings.model_dump(mode="json"),
+        reference=reference_dir,
     )
     logger.info("run %s -> %s", run_id, run_dir)
 
-    def step(name: str, task, *args) -> str:
+    def step(name: str, task, *args, **kwargs) -> str:
         manifest.stage_started(name)
-        result = task(cache_dir, *args, refresh=name in refreshed)
+        result = task(cache_dir, *args, **kwargs, refresh=name in refreshed)
         manifest.stage_finished(result)
         logger.info("%-9s %s in %.1f s (%s)", name, "hit " if result["hit"] else "computed", result["seconds"], result["key"][:12])
         return result["key"]
@@ -99,17 +109,34 @@ def topic_pipeline(
         embedded = step("embed", tasks.embed_task, corpus, settings.embed)
         reduced = step("reduce", tasks.reduce_task, embedded, settings.reduce)
         projected = step("project", tasks.project_task, embedded, settings.project)
-        clustered = step("cluster", tasks.cluster_task, reduced, settings.cluster)
-        refined = step("refine", tasks.refine_task, corpus, embedded, clustered, settings.refine, settings.represent)
-        represented = step("represent", tasks.represent_task, corpus, embedded, refined, settings.represent, settings.embed)
+        clustered = assigned = None
+        if reference_dir and settings.reference.mode == "assign":
+            assigned = step(
+                "assign", tasks.assign_task, corpus, embedded, reduced, reference_dir, settings.reference, settings.cluster,
+            )
+            labels_stage, labels_key = "assign", assigned
+        else:
+            clustered = step("cluster", tasks.cluster_task, reduced, settings.cluster)
+            labels_stage = "refine"
+            labels_key = step("refine", tasks.refine_task, corpus, embedded, clustered, settings.refine, settings.represent)
+        represented = step(
+            "represent", tasks.represent_task, corpus, embedded, labels_key, settings.represent, settings.embed,
+            labels_stage=labels_stage,
+        )
         labelled = step("label", tasks.label_task, corpus, represented, settings.represent.llm)
         if settings.represent.llm.enabled:
             record_llm_outcome(ArtifactStore(cache_dir), labelled, manifest, logger)
         evaluated = step("evaluate", tasks.evaluate_task, corpus, reduced, represented, settings.represent)
+        drifted = None
+        if reference_dir:
+            drifted = step("drift", tasks.drift_task, corpus, represented, reference_dir, settings.reference, assign_key=assigned)
         rendered = step(
             "render", tasks.render_task, corpus, projected, clustered, represented, labelled, evaluated, settings.render,
+            assign_key=assigned, drift_key=drifted,
         )
-        summary = stages.publish(ArtifactStore(cache_dir), run_dir, corpus, refined, rendered, manifest.data)
+        summary = stages.publish(
+            ArtifactStore(cache_dir), run_dir, corpus, labels_key, represented, rendered, manifest.data, labels_stage,
+        )
         manifest.completed(**summary)
         try:
             publish_prefect_artifacts(ArtifactStore(cache_dir), rendered, run_dir, manifest.data)

@@ -83,13 +83,14 @@ def flow_runner(prefect_harness, pipeline_cache, arxiv_300, tmp_path_factory):
     """Run the topic-pipeline flow on the 300-abstract slice with extra overrides; returns the run dir."""
     from flows.topic_pipeline import topic_pipeline
 
-    def _run(*extra, refresh=None, no_cache=False, input_path=None):
+    def _run(*extra, refresh=None, no_cache=False, input_path=None, reference=None):
         root = tmp_path_factory.mktemp("runs")
         # Leaf clusters: on these 300 abstracts "eom" finds only 2 broad topics (physics and
         # astronomy); "leaf" finds about 5, enough for every view (a hierarchy needs 3).
         overrides = [*ARXIV_COLUMNS, f"cache.dir={pipeline_cache}", f"output.root={root}", "embed.show_progress=false",
                      "cluster.cluster_selection_method=leaf", *extra]
-        return Path(topic_pipeline(input=str(input_path or arxiv_300), overrides=overrides, refresh=refresh, no_cache=no_cache))
+        return Path(topic_pipeline(input=str(input_path or arxiv_300), overrides=overrides, refresh=refresh, no_cache=no_cache,
+                                   reference=str(reference) if reference else None))
 
     return _run
 

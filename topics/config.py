@@ -210,6 +210,30 @@ class RepresentConfig(_Section):
         return self.model_dump(mode="json", exclude={"llm"})
 
 
+class ReferenceConfig(_Section):
+    """How a run relates to a reference run (``topics run --reference RUN_DIR``; see
+    :mod:`topics.reference` and :mod:`topics.drift`).
+
+    ``mode``: ``assign`` puts new documents into the reference's topics (a document the
+    reference holds keeps its topic) and clusters the rest into candidate new topics;
+    ``refit`` fits the new corpus from scratch and matches its topics to the reference's.
+    ``threshold``: cosine similarity a document needs to join a reference topic; ``auto`` uses
+    each topic's own spread (the 5th percentile of its documents' similarity to it).
+    ``match_threshold``: cosine similarity of topic embeddings for two topics to match.
+    """
+
+    mode: Literal["assign", "refit"] = "assign"
+    threshold: float | Literal["auto"] = "auto"
+    match_threshold: float = Field(0.8, ge=-1.0, le=1.0)
+
+    @field_validator("threshold")
+    @classmethod
+    def _cosine(cls, value):
+        if isinstance(value, float) and not -1.0 <= value <= 1.0:
+            raise ValueError("must be 'auto' or a cosine similarity in [-1, 1]")
+        return value
+
+
 class RenderConfig(_Section):
     """What the run directory shows (see :mod:`topics.render`)."""
 
@@ -242,6 +266,7 @@ class RunConfig(_Section):
     cluster: ClusterConfig = ClusterConfig()
     refine: RefineConfig = RefineConfig()
     represent: RepresentConfig = RepresentConfig()
+    reference: ReferenceConfig = ReferenceConfig()
     render: RenderConfig = RenderConfig()
     cache: CacheConfig = CacheConfig()
     output: OutputConfig = OutputConfig()

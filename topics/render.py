@@ -18,9 +18,13 @@ from topics.config import RenderConfig
 FLAT_TERMS = 10
 
 
-def documents_table(corpus: pd.DataFrame, doc_topics: np.ndarray, probabilities: np.ndarray, coordinates: np.ndarray) -> pd.DataFrame:
+def documents_table(
+    corpus: pd.DataFrame, doc_topics: np.ndarray, probabilities: np.ndarray, coordinates: np.ndarray,
+    status: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Columns: doc_id, text, topic (int64), probability (float32), x, y (float32), then
-    time, label, title where the corpus has them.
+    time, label, title where the corpus has them, and after assignment to a reference
+    ``status`` (seen, assigned, new, outlier) and ``reference_similarity`` (float32).
 
     Raises
     ------
@@ -44,6 +48,9 @@ def documents_table(corpus: pd.DataFrame, doc_topics: np.ndarray, probabilities:
     for column in ("time", "label", "title"):
         if column in corpus.columns:
             table[column] = corpus[column].to_numpy()
+    if status is not None:
+        table["status"] = status["status"].to_numpy()
+        table["reference_similarity"] = status["similarity"].to_numpy(dtype=np.float32)
     return table
 
 
@@ -83,7 +90,7 @@ def _view(file: str, title: str, draw, note: str = "") -> View:
 
 def views(
     documents: pd.DataFrame, topics: pd.DataFrame, topic_embeddings: np.ndarray, metrics: dict,
-    per_label: pd.DataFrame | None, confusion: pd.DataFrame | None, config: RenderConfig,
+    per_label: pd.DataFrame | None, confusion: pd.DataFrame | None, config: RenderConfig, drift: dict | None = None,
 ) -> list[View]:
     """Every page of the run folder but the index (see :func:`topics.report.index_page`)."""
     representative = {d for ids in topics["representative_doc_ids"] for d in ids}
@@ -111,4 +118,10 @@ def views(
     else:
         reason = "no label column was configured (corpus.label_column)"
         pages.append(View("classification.html", title, report.message_page(title, reason), False, reason))
+    if drift is not None:
+        try:
+            figure, reason = visualize.drift_bars(drift), ""
+        except visualize.CannotDraw as exc:
+            figure, reason = None, str(exc)
+        pages.append(View("drift.html", "Drift against the reference run", report.drift_page(drift, figure, reason), True))
     return pages

@@ -98,6 +98,38 @@ def classification_page(metrics: dict, per_label: pd.DataFrame, confusion_figure
     return page("Classification report", body, [("confusion", confusion_figure)])
 
 
+def drift_page(drift: dict, figure: go.Figure | None, reason: str = "") -> str:
+    """What changed against the reference run: volumes per reference topic, new and vanished
+    topics, and (after assignment) how the documents were placed."""
+    ref = drift["reference"]
+    how = ("documents were assigned to the reference's topics; the rest were clustered into new topics"
+           if drift["mode"] == "assigned" else
+           f"topics were fitted anew and matched to the reference's by topic-embedding similarity >= {drift['match_threshold']}")
+    intro = (f'<p>Reference run <code>{esc(ref["run_id"])}</code> ({esc(ref["n_docs"])} documents) against this run '
+             f'({esc(drift["n_docs"])} documents): {esc(how)}. Shares are of each run\'s whole corpus, outliers included.</p>')
+    counts = drift.get("status_counts")
+    placed = ("<h2>Documents</h2>" + table_html(pd.DataFrame(sorted(counts.items()), columns=["status", "documents"]))
+              + '<p class="note">seen: in the reference, kept its topic; assigned: joined a reference topic; '
+              "new: in a new topic; outlier: in no topic.</p>") if counts else ""
+    topics = pd.DataFrame(drift["topics"], columns=[
+        "reference_topic", "name", "size_then", "share_then", "size_now", "share_now", "change", "current_topics", "similarity"])
+    topics["current_topics"] = [", ".join(str(t) for t in ids) for ids in topics["current_topics"]]
+    new = pd.DataFrame(drift["new_topics"], columns=[
+        "current_topic", "size", "share", "name", "terms", "nearest_reference_topic", "similarity"])
+    new["terms"] = [" ".join(t) for t in new["terms"]]
+    vanished = ", ".join(str(t) for t in drift["vanished"]) or "none"
+    chart = "" if figure is not None else f'<p class="missing">No chart: {esc(reason)}.</p>'
+    body = (
+        intro + placed + chart
+        + "<h2>Reference topics: then and now</h2>"
+        + table_html(topics, {"share_then": ".1%", "share_now": ".1%", "change": "+.1%", "similarity": ".2f"})
+        + f"<h2>New topics ({len(new)})</h2>" + (table_html(new, {"share": ".1%", "similarity": ".2f"}) if len(new) else "<p>none</p>")
+        + f"<h2>Vanished reference topics</h2><p>{esc(vanished)}</p>"
+        + '<p class="note">The same figures are in drift.json.</p>'
+    )
+    return page("Drift against the reference run", body, [("drift", figure)] if figure is not None else [])
+
+
 def _llm_rows(llm: dict | None, n_topics: int) -> list[tuple[str, str]]:
     """The index's line on LLM labelling, from the manifest's ``llm`` record."""
     if not llm:

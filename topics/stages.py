@@ -40,12 +40,14 @@ from topics import render as render_mod
 from topics import report
 from topics.artifacts import ENTRY_FILE, ArtifactStore, CorruptArtifact, EntryWriter, copy_file, file_sha256, stable_key, write_text
 from topics.config import (
-    ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, RefineConfig, RenderConfig,
-    RepresentConfig,
+    ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, ReferenceConfig, RefineConfig,
+    RenderConfig, RepresentConfig,
 )
 from topics.corpus import load_corpus
 from topics import evaluate as quality
+from topics import drift as drift_mod
 from topics import refine as refine_mod
+from topics import reference as reference_mod
 from topics.represent import build_vectorizer
 from topics.represent import represent as represent_topics
 from topics.represent.chain import needs_embedding_model
@@ -53,9 +55,17 @@ from topics.represent.chain import needs_embedding_model
 logger = logging.getLogger(__name__)
 
 STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "render")
+# With --reference in assign mode, "assign" takes the place of cluster and refine; "drift"
+# compares with the reference in either mode.
+REFERENCE_STAGES = {
+    "assign": ("load", "embed", "reduce", "project", "assign", "represent", "label", "evaluate", "drift", "render"),
+    "refit": ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "drift", "render"),
+}
+# Every stage, in dependency order.
+ALL_STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
 CODE_VERSIONS = {
-    "load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "represent": 2, "label": 1,
-    "evaluate": 2, "render": 4,
+    "load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 1, "represent": 3, "label": 1,
+    "evaluate": 2, "drift": 1, "render": 5,
 }
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),
@@ -66,6 +76,8 @@ STAGE_PACKAGES = {
     "refine": ("bertopic", "scikit-learn"),
     "represent": ("bertopic", "scikit-learn", "sentence-transformers"),
     "label": ("openai", "transformers"),
+    "assign": ("hdbscan", "numpy"),
+    "drift": ("scipy", "numpy"),
     "evaluate": ("gensim", "scikit-learn"),
     "render": ("plotly", "pandas", "pyarrow"),
 }
@@ -266,22 +278,25 @@ def refine(
 
 
 def represent(
-    store: ArtifactStore, corpus_key: str, embed_key: str, refine_key: str, config: RepresentConfig,
-    embed_config: EmbedConfig, refresh: bool = False,
+    store: ArtifactStore, corpus_key: str, embed_key: str, labels_key: str, config: RepresentConfig,
+    embed_config: EmbedConfig, refresh: bool = False, labels_stage: str = "refine",
 ) -> StageResult:
     """Topic representation (see :func:`topics.represent.represent`): c-TF-IDF refined by the
-    chain, without LLM labels. Entry files: ``topics.parquet``, ``doc_topics.npy`` int64
-    (n_docs,), ``ctfidf.npz`` (scipy CSR), ``vocabulary.json``, ``topic_embeddings.npy`` float32
-    (n_topics, dim). ``embed_config`` names the model that ``keybert`` embeds words with (the
-    embed key already pins its identity)."""
+    chain, without LLM labels, for the assignments in ``labels_stage``'s entry (``refine``, or
+    ``assign`` against a reference). Entry files: ``topics.parquet``, ``doc_topics.npy`` int64
+    (n_docs,), ``ctfidf.npz`` (scipy CSR), ``vocabulary.json``, ``topic_embeddings.npy``
+    float32 (n_topics, dim), and the reference model's files, prefixed ``model__`` (see
+    :mod:`topics.reference`). ``embed_config`` names the model the chain embeds words with
+    (the embed key already pins its identity)."""
     started = time.perf_counter()
-    inputs = {"corpus": corpus_key, "embed": embed_key, "refine": refine_key}
+    inputs = {"corpus": corpus_key, "embed": embed_key, labels_stage: labels_key}
     key = stage_key("represent", inputs, config.term_settings())
 
     def fill(writer: EntryWriter) -> dict:
         documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
-        embeddings = np.asarray(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
-        labels = np.asarray(store.get("refine", refine_key, verify=False).array("labels.npy"))
+        embedded = store.get("embed", embed_key, verify=False)
+        embeddings = np.asarray(embedded.array("embeddings.npy"))
+        labels = np.asarray(store.get(labels_stage, labels_key, verify=False).array("labels.npy"))
         model = None
         if needs_embedding_model(config):
             model = embed_mod.load_model(embed_config.model, embed_mod.resolve_device(embed_config.device), embed_config.max_seq_length)
@@ -292,9 +307,105 @@ def represent(
         writer.json("vocabulary.json", result.vocabulary)
         with open(writer.path / "ctfidf.npz", "wb") as handle:
             sparse.save_npz(handle, result.ctfidf)
+        _save_reference_model(writer, result, embeddings, embedded.meta["model"], embed_mod.resolve_model(embed_config.model), config)
         return {"n_topics": int((result.topics["topic"] >= 0).sum())}
 
     return _cached(store, "represent", key, fill, refresh, started)
+
+
+# Files of the reference model sit flat in the represent entry under this prefix, and in the
+# run directory under model/.
+MODEL_PREFIX = "model__"
+
+
+def _save_reference_model(writer: EntryWriter, result, embeddings: np.ndarray, identity: str, model_path: str, config: RepresentConfig) -> None:
+    import tempfile
+
+    real = result.topics["topic"] >= 0
+    topic_ids = result.topics.loc[real, "topic"].tolist()
+    thresholds = reference_mod.member_thresholds(embeddings, result.doc_topics, result.topic_embeddings[real.to_numpy()], topic_ids)
+    info = {"embedding_model": identity, "represent": config.term_settings()}
+    with tempfile.TemporaryDirectory(dir=writer.path.parent) as folder:
+        target = Path(folder) / "model"
+        reference_mod.save_reference(target, result.model, model_path, info, result.topics, result.topic_embeddings, thresholds)
+        for file in sorted(target.iterdir()):
+            os.replace(file, writer.path / f"{MODEL_PREFIX}{file.name}")
+
+
+def assign(
+    store: ArtifactStore, corpus_key: str, embed_key: str, reduce_key: str, reference_dir: str | Path,
+    config: ReferenceConfig, cluster_config: ClusterConfig, refresh: bool = False,
+) -> StageResult:
+    """Assign the corpus to a reference run's topics (see :func:`topics.reference.assign`);
+    entry files ``labels.npy`` int64 (n_docs,) and ``status.parquet`` (``status``,
+    ``similarity``). The reference enters the key by its model files' content."""
+    started = time.perf_counter()
+    reference = reference_mod.load_reference(reference_dir)
+    inputs = {"corpus": corpus_key, "embed": embed_key, "reduce": reduce_key, "reference": reference_fingerprint(reference_dir)}
+    settings = {"threshold": config.threshold, "cluster": cluster_config.model_dump(mode="json")}
+    key = stage_key("assign", inputs, settings)
+
+    def fill(writer: EntryWriter) -> dict:
+        corpus = store.get("load", corpus_key, verify=False)
+        embedded = store.get("embed", embed_key, verify=False)
+        if embedded.meta["model"] != reference.info.get("embedding_model"):
+            raise reference_mod.ReferenceRunError(
+                f"reference {reference_dir}: embedded with {reference.info.get('embedding_model')}, this run with "
+                f"{embedded.meta['model']}; set embed.model to the reference's model"
+            )
+        result = reference_mod.assign(
+            corpus.table("documents.parquet")["doc_id"].astype(str).tolist(), np.asarray(embedded.array("embeddings.npy")),
+            np.asarray(store.get("reduce", reduce_key, verify=False).array("reduced.npy")), reference, config.threshold,
+            cluster_config,
+        )
+        writer.array("labels.npy", result.labels)
+        writer.table("status.parquet", pd.DataFrame({"status": result.status.astype(str), "similarity": result.similarity}))
+        counts = pd.Series(result.status).value_counts()
+        return {
+            "n_topics": len(set(result.labels.tolist()) - {-1}),
+            "n_outliers": int((result.labels < 0).sum()),
+            "new_topics": result.new_topics,
+            "status_counts": {str(k): int(v) for k, v in counts.items()},
+        }
+
+    return _cached(store, "assign", key, fill, refresh, started)
+
+
+def reference_fingerprint(reference_dir: str | Path) -> str:
+    """Digest of a reference run's model files and document topics (what assignment reads)."""
+    run_dir = Path(reference_dir)
+    files = sorted((run_dir / reference_mod.MODEL_DIR).iterdir()) + [run_dir / "documents.parquet"]
+    return stable_key([(f.name, file_sha256(f)) for f in files if f.is_file()])
+
+
+def drift(
+    store: ArtifactStore, corpus_key: str, represent_key: str, reference_dir: str | Path, config: ReferenceConfig,
+    assign_key: str | None = None, refresh: bool = False,
+) -> StageResult:
+    """Compare the run with a reference (see :func:`topics.drift.drift_report`); entry file
+    ``drift.json``. With ``assign_key`` topics correspond through the assignment, else they
+    are matched by topic-embedding similarity."""
+    started = time.perf_counter()
+    inputs = {"corpus": corpus_key, "represent": represent_key, "assign": assign_key, "reference": reference_fingerprint(reference_dir)}
+    settings = {"match_threshold": config.match_threshold, "reference_dir": str(Path(reference_dir).resolve())}
+    key = stage_key("drift", inputs, settings)
+
+    def fill(writer: EntryWriter) -> dict:
+        reference = reference_mod.load_reference(reference_dir)
+        represented = store.get("represent", represent_key, verify=False)
+        labels = status = None
+        if assign_key is not None:
+            assigned = store.get("assign", assign_key, verify=False)
+            labels = np.asarray(assigned.array("labels.npy"))
+            status = assigned.table("status.parquet")["status"].to_numpy()
+        report = drift_mod.drift_report(
+            reference, represented.table("topics.parquet"), np.asarray(represented.array("topic_embeddings.npy")),
+            np.asarray(represented.array("doc_topics.npy")), config.match_threshold, labels, status,
+        )
+        writer.json("drift.json", report)
+        return {"n_new_topics": len(report["new_topics"]), "n_vanished": len(report["vanished"])}
+
+    return _cached(store, "drift", key, fill, refresh, started)
 
 
 # LLM replies are cached here, inside the store, by (client, settings, prompt).
@@ -388,31 +499,41 @@ def evaluate(
 
 
 def render(
-    store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str, represent_key: str, label_key: str,
-    evaluate_key: str, config: RenderConfig, refresh: bool = False,
+    store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str | None, represent_key: str, label_key: str,
+    evaluate_key: str, config: RenderConfig, refresh: bool = False, assign_key: str | None = None,
+    drift_key: str | None = None,
 ) -> StageResult:
     """The run's tables (documents, topics, metrics) and pages (see :func:`topics.render.views`).
     Topics come from the label stage (with LLM labels when enabled); assignments and topic
-    embeddings from the representation."""
+    embeddings from the representation. Against a reference, ``assign_key`` (assign mode; it
+    replaces ``cluster_key``) adds each document's status, and ``drift_key`` the drift page
+    and ``drift.json``."""
     started = time.perf_counter()
     # The labels' content, not only their key: a label entry with failed LLM calls is redone
     # under the same key, and its new labels must reach the pages.
     labels_digest = file_sha256(store.get("label", label_key, verify=False).file("topics.parquet"))
     inputs = {
         "corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key,
-        "label": [label_key, labels_digest], "evaluate": evaluate_key,
+        "label": [label_key, labels_digest], "evaluate": evaluate_key, "assign": assign_key, "drift": drift_key,
     }
     key = stage_key("render", inputs, config.model_dump(mode="json"))
 
     def fill(writer: EntryWriter) -> dict:
         represented = store.get("represent", represent_key, verify=False)
         topics = store.get("label", label_key, verify=False).table("topics.parquet")
+        doc_topics = np.asarray(represented.array("doc_topics.npy"))
+        status = None
+        if assign_key is not None:
+            status = store.get("assign", assign_key, verify=False).table("status.parquet")
+            # No HDBSCAN membership here: 1 for a document in a topic, 0 for an outlier.
+            probabilities = (doc_topics >= 0).astype(np.float32)
+        else:
+            probabilities = np.asarray(store.get("cluster", cluster_key, verify=False).array("probabilities.npy"))
         documents = render_mod.documents_table(
-            store.get("load", corpus_key, verify=False).table("documents.parquet"),
-            np.asarray(represented.array("doc_topics.npy")),
-            np.asarray(store.get("cluster", cluster_key, verify=False).array("probabilities.npy")),
-            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")),
+            store.get("load", corpus_key, verify=False).table("documents.parquet"), doc_topics, probabilities,
+            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")), status,
         )
+        drift_report = store.get("drift", drift_key, verify=False).json("drift.json") if drift_key else None
         evaluated = store.get("evaluate", evaluate_key, verify=False)
         metrics = evaluated.json("metrics.json")
         labelled = metrics.get("labels") is not None
@@ -423,8 +544,10 @@ def render(
         pages = render_mod.views(
             documents, topics, np.asarray(represented.array("topic_embeddings.npy")), metrics,
             evaluated.table("per_label.parquet") if labelled else None,
-            evaluated.table("confusion.parquet") if labelled else None, config,
+            evaluated.table("confusion.parquet") if labelled else None, config, drift_report,
         )
+        if drift_report is not None:
+            writer.json("drift.json", drift_report)
         for view in pages:
             writer.text(view.file, view.html)
         writer.json(VIEWS_FILE, [{"file": v.file, "title": v.title, "drawn": v.drawn, "reason": v.reason} for v in pages])
@@ -444,10 +567,12 @@ INPUTS = {
     "project": ("embed",),
     "cluster": ("reduce",),
     "refine": ("load", "embed", "cluster"),
-    "represent": ("load", "embed", "refine"),
+    "assign": ("load", "embed", "reduce"),
+    "represent": ("load", "embed", "refine", "assign"),
     "label": ("load", "represent"),
     "evaluate": ("load", "reduce", "represent"),
-    "render": ("load", "project", "cluster", "represent", "label", "evaluate"),
+    "drift": ("load", "represent", "assign"),
+    "render": ("load", "project", "cluster", "assign", "represent", "label", "evaluate", "drift"),
 }
 
 
@@ -461,15 +586,18 @@ def with_downstream(names: list[str] | tuple[str, ...]) -> set[str]:
     """
     unknown = [name for name in names if name not in INPUTS]
     if unknown:
-        raise ValueError(f"unknown stage {', '.join(unknown)} (stages: {', '.join(STAGES)})")
+        raise ValueError(f"unknown stage {', '.join(unknown)} (stages: {', '.join(ALL_STAGES)})")
     chosen = set(names)
-    for stage in STAGES:  # STAGES is in dependency order
+    for stage in ALL_STAGES:  # in dependency order
         if any(parent in chosen for parent in INPUTS[stage]):
             chosen.add(stage)
     return chosen
 
 
-def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, refine_key: str, render_key: str, run: dict[str, Any]) -> dict[str, Any]:
+def publish(
+    store: ArtifactStore, run_dir: str | Path, corpus_key: str, labels_key: str, represent_key: str, render_key: str,
+    run: dict[str, Any], labels_stage: str = "refine",
+) -> dict[str, Any]:
     """Copy the rendered outputs and the drop log into ``run_dir`` (each file atomically), and
     write the run's ``index.html`` from ``run`` (the manifest so far) and the rendered tables.
 
@@ -485,9 +613,14 @@ def publish(store: ArtifactStore, run_dir: str | Path, corpus_key: str, refine_k
             copy_file(file, run_dir / file.name)
             outputs.append(file.name)
     copy_file(corpus.file("dropped.parquet"), run_dir / "dropped.parquet")
+    # The reference model (model/), so that this run can serve as a later run's reference.
+    represented = store.get("represent", represent_key, verify=False)
+    for file in sorted(represented.path.glob(f"{MODEL_PREFIX}*")):
+        copy_file(file, run_dir / reference_mod.MODEL_DIR / file.name.removeprefix(MODEL_PREFIX))
+    outputs.append(f"{reference_mod.MODEL_DIR}/")
     # One plotly.js per run folder, shared by its pages; taken from the installed plotly.
     write_text(run_dir / report.PLOTLY_JS, report.plotly_js())
-    refined = store.get("refine", refine_key, verify=False).meta
+    refined = store.get(labels_stage, labels_key, verify=False).meta
     summary = {
         "corpus_fingerprint": corpus.meta["fingerprint"],
         "n_docs": corpus.meta["n_docs"],

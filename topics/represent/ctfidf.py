@@ -10,7 +10,8 @@ the outliers), and those ids are the run's topic ids.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ class TopicRepresentation:
     vocabulary : list[str], length n_terms
     topic_embeddings : float32, shape (n_topics, dim)
         Mean document embedding per topic, rows aligned with ``topics``.
+    model : the fitted ``BERTopic`` (its topic ids are ``topics["topic"]``), for saving
     """
 
     topics: pd.DataFrame
@@ -53,6 +55,7 @@ class TopicRepresentation:
     ctfidf: sparse.csr_matrix
     vocabulary: list[str]
     topic_embeddings: np.ndarray
+    model: Any = field(default=None, compare=False, repr=False)
 
 
 def build_vectorizer(config: RepresentConfig):
@@ -202,4 +205,5 @@ def represent(
         ctfidf=ctfidf,
         vocabulary=[str(t) for t in model.vectorizer_model.get_feature_names_out()],
         topic_embeddings=np.asarray(model.topic_embeddings_, dtype=np.float32),
+        model=model,
     )
