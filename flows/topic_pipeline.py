@@ -16,6 +16,7 @@ from topics.artifacts import ArtifactStore
 from topics.config import load_config
 from topics.corpus import file_fingerprint, resolve_input
 from topics.reference import load_reference
+from topics.represent.llm_clients import local_model_path
 from topics.run import Manifest, create_run_dir
 
 
@@ -76,6 +77,9 @@ def topic_pipeline(
     input_path, corpus_config = resolve_input(input, settings.corpus)
     settings = settings.model_copy(update={"corpus": corpus_config})
     refreshed = stages.with_downstream(refresh or [])
+    llm = settings.represent.llm
+    if llm.enabled and llm.provider == "local":
+        local_model_path(llm)  # a missing model is a settings error: say so before any work
     reference_dir = None
     if reference:
         load_reference(reference)  # a clear error before any work when it cannot serve

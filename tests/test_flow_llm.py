@@ -50,7 +50,7 @@ def test_labels_reach_the_outputs_and_only_labels_rerun(arxiv_run, flow_runner, 
     # The key went to the server, and nowhere into the run's files.
     assert all(r["authorization"] == f"Bearer {SECRET}" for r in stub.requests)
     for run_dir in (labelled, again):
-        for file in run_dir.iterdir():
+        for file in (f for f in run_dir.rglob("*") if f.is_file()):
             assert SECRET.encode() not in file.read_bytes(), file
     # A new cap re-parses cached replies: no new calls.
     assert len(stub.requests) == calls

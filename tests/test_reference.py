@@ -98,7 +98,8 @@ def test_shared_topic_volumes_move_with_the_mix(reference_run, assigned_run):
 def test_drift_page_and_index_link(assigned_run):
     html = (assigned_run / "drift.html").read_text()
     assert "Drift against the reference run" in html and "Plotly.newPlot" in html
-    assert 'href="drift.html"' in (assigned_run / "index.html").read_text()
+    index = (assigned_run / "index.html").read_text()
+    assert 'href="drift.html"' in index and "new topic(s)" in index
     assert read_manifest(assigned_run)["reference"] == str(read_manifest(assigned_run)["reference"])
 
 

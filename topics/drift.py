@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from topics.reference import Reference
+from topics.reference import Reference, unit_rows
 
 
 def match_topics(reference_embeddings: np.ndarray, current_embeddings: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
@@ -37,7 +37,7 @@ def match_topics(reference_embeddings: np.ndarray, current_embeddings: np.ndarra
     """
     if not len(reference_embeddings) or not len(current_embeddings):
         return []
-    similarity = _unit(reference_embeddings) @ _unit(current_embeddings).T
+    similarity = unit_rows(reference_embeddings) @ unit_rows(current_embeddings).T
     best = similarity.argmax(axis=0)
     return [(int(r), c, float(similarity[r, c])) for c, r in enumerate(best) if similarity[r, c] >= threshold]
 
@@ -84,7 +84,7 @@ def drift_report(
     ref_ids = reference.topics["topic"].tolist()
 
     partners: dict[int, list[tuple[int, float]]] = {}  # reference id -> [(current id, similarity)]
-    similarity = _unit(reference.topic_embeddings) @ _unit(current_embeddings).T if len(current) and len(ref_ids) else None
+    similarity = unit_rows(reference.topic_embeddings) @ unit_rows(current_embeddings).T if len(current) and len(ref_ids) else None
     if assignment_labels is not None:
         mode = "assigned"
         assignment_labels = np.asarray(assignment_labels)
@@ -140,8 +140,3 @@ def drift_report(
         report["status_counts"] = {str(k): int(v) for k, v in pd.Series(np.asarray(status)).value_counts().items()}
     return report
 
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)

@@ -61,8 +61,8 @@ def member_thresholds(embeddings: np.ndarray, doc_topics: np.ndarray, topic_embe
     topic_embeddings : float32, shape (n_topics, dim), rows aligned with ``topic_ids``
     topic_ids : list of int (no -1)
     """
-    docs = _unit(embeddings)
-    centres = _unit(topic_embeddings)
+    docs = unit_rows(embeddings)
+    centres = unit_rows(topic_embeddings)
     thresholds = []
     for row, topic in enumerate(topic_ids):
         similarity = docs[doc_topics == topic] @ centres[row]
@@ -218,7 +218,7 @@ def assign(
     similarity = np.zeros(n_docs, dtype=np.float32)
     topic_ids = reference.topics["topic"].to_numpy()
     if len(topic_ids):
-        scores = _unit(embeddings) @ _unit(reference.topic_embeddings).T
+        scores = unit_rows(embeddings) @ unit_rows(reference.topic_embeddings).T
         best = scores.argmax(axis=1)
         similarity = scores[np.arange(n_docs), best].astype(np.float32)
         limits = reference.topics["threshold"].to_numpy() if threshold == "auto" else np.full(len(topic_ids), float(threshold))
@@ -246,7 +246,8 @@ def assign(
     return Assignment(labels, status, similarity, new_topics)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32: dot products are cosines."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.where(norms == 0, 1, norms)

@@ -142,11 +142,22 @@ def _llm_rows(llm: dict | None, n_topics: int) -> list[tuple[str, str]]:
     return [("LLM labels", text)]
 
 
-def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]) -> str:
+def _drift_rows(drift: dict | None) -> list[tuple[str, str]]:
+    """The index's line on drift against a reference run (details in drift.html)."""
+    if not drift:
+        return []
+    grown = sum(1 for r in drift["topics"] if r["change"] > 0)
+    text = (f"against run {drift['reference']['run_id']} ({drift['mode']}): {len(drift['new_topics'])} new topic(s), "
+            f"{len(drift['vanished'])} vanished, {grown} of {len(drift['topics'])} reference topics grew in share; see drift.html")
+    return [("drift", text)]
+
+
+def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict], drift: dict | None = None) -> str:
     """The run's hub: summary, settings, timings, quality metrics, topic table and view links.
 
     ``run`` holds manifest fields (run_id, input, n_docs, n_dropped, dropped_by_reason,
-    stages, config); ``views`` entries have file, title, drawn (bool) and reason.
+    stages, config, llm); ``views`` entries have file, title, drawn (bool) and reason;
+    ``drift`` is the run's drift.json when it has a reference.
     """
     total = max(int(topics["size"].sum()), 1)
     n_topics = int((topics["topic"] >= 0).sum())
@@ -159,6 +170,7 @@ def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]
             ("topics", n_topics),
             ("outliers", f"{metrics.get('outlier_share', 0):.1%}"),
             *_llm_rows(run.get("llm"), n_topics),
+            *_drift_rows(drift),
         ],
         columns=["", "value"],
     )

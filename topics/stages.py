@@ -630,6 +630,7 @@ def publish(
         "n_outliers": refined["n_outliers"],
     }
     topics, metrics = rendered.table("topics.parquet"), rendered.json("metrics.json")
-    write_text(run_dir / "index.html", report.index_page({**run, **summary}, topics, metrics, rendered.json(VIEWS_FILE)))
+    drift_report = rendered.json("drift.json") if rendered.file("drift.json").is_file() else None
+    write_text(run_dir / "index.html", report.index_page({**run, **summary}, topics, metrics, rendered.json(VIEWS_FILE), drift_report))
     summary["outputs"] = sorted([*outputs, "dropped.parquet", report.PLOTLY_JS, "index.html"])
     return summary
