@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from flows import tasks
 from topics import report, stages
 from topics.artifacts import ArtifactStore
-from topics.config import load_config
+from topics.config import RefineConfig, load_config
 from topics.corpus import file_fingerprint, resolve_input
 from topics.reference import load_reference
 from topics.represent.llm_clients import local_model_path
@@ -115,6 +115,8 @@ def topic_pipeline(
         projected = step("project", tasks.project_task, embedded, settings.project)
         clustered = assigned = None
         if reference_dir and settings.reference.mode == "assign":
+            if settings.refine != RefineConfig():
+                logger.warning("refine.* settings are not applied when assigning to a reference (reference.mode=assign)")
             assigned = step(
                 "assign", tasks.assign_task, corpus, embedded, reduced, reference_dir, settings.reference, settings.cluster,
             )

@@ -61,7 +61,7 @@ def test_every_document_is_placed_and_seen_ones_keep_their_topic(reference_run, 
     unseen = documents[documents["status"] != "seen"]  # a seen document may keep the outlier topic
     assert ((unseen["topic"] == -1) == (unseen["status"] == "outlier")).all()
     drift = _drift(assigned_run)
-    assert drift["mode"] == "assigned" and drift["n_docs"] == len(documents) == sum(drift["status_counts"].values())
+    assert drift["mode"] == "assign" and drift["n_docs"] == len(documents) == sum(drift["status_counts"].values())
     # Every topic of this run is one reference topic or one new topic.
     assert all(len(r["current_topics"]) <= 1 for r in drift["topics"])  # assignment maps topics one to one
     to_reference = {t: r["reference_topic"] for r in drift["topics"] for t in r["current_topics"]}
@@ -124,7 +124,7 @@ def test_saved_reference_loads_with_bertopic_and_transforms(reference_run, embed
 def test_refit_mode_matches_topics(flow_runner, corpora, reference_run):
     refit = flow_runner(*LABEL, "reference.mode=refit", input_path=corpora[1], reference=reference_run)
     drift = _drift(refit)
-    assert drift["mode"] == "matched" and "status_counts" not in drift
+    assert drift["mode"] == "refit" and "status_counts" not in drift
     matched = [r for r in drift["topics"] if r["current_topics"]]
     assert matched and all(r["similarity"] >= drift["match_threshold"] for r in matched)
     documents = pd.read_parquet(refit / "documents.parquet")
@@ -150,8 +150,45 @@ def test_two_independent_fits_are_matched(arxiv_300_embedded):
 
 def test_a_run_that_cannot_serve_as_reference_is_refused(capsys, tmp_path, reference_run):
     err = main(["run", "--reference", str(tmp_path)])
-    assert err == 2 and "not a completed run" in capsys.readouterr().err
+    assert err == 2 and "no manifest.json" in capsys.readouterr().err
     with pytest.raises(ReferenceRunError, match="no such run directory"):
         load_reference(tmp_path / "missing")
     code = main(["run", "--reference", str(reference_run), "--set", "embed.model=/nonexistent/model"])
     assert code == 2
+
+
+def test_reused_ids_are_not_seen_and_one_new_group_forms_one_topic(reference_run, arxiv_table):
+    """A new corpus of 60 cond-mat and 60 held-out astro-ph abstracts whose ids the reference
+    already holds (as row-number ids would): none is seen, since their texts differ; the one
+    new theme forms a new topic (HDBSCAN alone would call a single group noise)."""
+    from topics import embed
+    from topics.reference import assign
+
+    reference = load_reference(reference_run)
+    new = pd.concat([_group(arxiv_table, "cond-mat", 200, 260), _group(arxiv_table, "astro-ph", 100, 160)])
+    texts = new["text"].tolist()
+    ids = reference.documents["doc_id"].head(len(texts)).tolist()
+    embeddings = embed.encode(texts, show_progress=False)
+    result = assign(ids, texts, embeddings, reduce.reduce(embeddings), reference, "auto", ClusterConfig())
+    assert "seen" not in set(result.status)
+    astro = (new["label_archive"] == "astro-ph").to_numpy()
+    assert result.new_topics and (result.status[astro] == "new").mean() >= 0.6
+    assert pd.Series(result.labels[astro]).value_counts().iloc[0] >= 0.5 * astro.sum()
+
+
+def test_damaged_reference_files_are_named(reference_run, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(reference_run, broken)
+    (broken / MODEL_DIR / "reference.json").write_text("{}")
+    with pytest.raises(ReferenceRunError, match="model/reference.json is damaged"):
+        load_reference(broken)
+    (broken / MODEL_DIR / "topic_embeddings.npy").unlink()
+    with pytest.raises(ReferenceRunError, match="model/topic_embeddings.npy is missing"):
+        load_reference(broken)
+    with pytest.raises(ReferenceRunError, match="not a directory"):
+        load_reference(broken / "manifest.json")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReferenceRunError, match="no manifest.json"):
+        load_reference(tmp_path / "empty")

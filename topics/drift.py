@@ -2,10 +2,10 @@
 
 Two ways topics correspond across runs:
 
-- **assigned** (the new run was assigned to the reference, see :func:`topics.reference.assign`):
+- **assign** (the new run was assigned to the reference, see :func:`topics.reference.assign`):
   each new topic that holds reference-assigned documents *is* that reference topic; candidate
   new topics are new by construction.
-- **matched** (the new run was fitted from scratch): each new topic is matched to the
+- **refit** (the new run was fitted from scratch): each new topic is matched to the
   reference topic whose topic embedding is most cosine-similar to its own, when that
   similarity reaches ``match_threshold``. Several new topics may match one reference topic
   (a topic that split between fits): its volume now is theirs together.
@@ -67,7 +67,7 @@ def drift_report(
 
     Returns
     -------
-    dict with ``mode`` (``assigned`` or ``matched``), ``reference`` (run id, directory,
+    dict with ``mode`` (``assign`` or ``refit``, as ``reference.mode``), ``reference`` (run id, directory,
     documents), ``n_docs``, ``status_counts`` (assigned mode), ``topics`` (one row per reference
     topic: ``reference_topic``, ``name``, ``size_then``, ``share_then``, ``size_now``,
     ``share_now``, ``change`` (share now minus then), ``current_topics`` (ids, empty when
@@ -86,7 +86,7 @@ def drift_report(
     partners: dict[int, list[tuple[int, float]]] = {}  # reference id -> [(current id, similarity)]
     similarity = unit_rows(reference.topic_embeddings) @ unit_rows(current_embeddings).T if len(current) and len(ref_ids) else None
     if assignment_labels is not None:
-        mode = "assigned"
+        mode = "assign"
         assignment_labels = np.asarray(assignment_labels)
         for row, topic in enumerate(current["topic"]):
             origin = set(assignment_labels[doc_topics == topic].tolist())
@@ -95,7 +95,7 @@ def drift_report(
                 r = ref_ids.index(label)
                 partners.setdefault(label, []).append((int(topic), float(similarity[r, row])))
     else:
-        mode = "matched"
+        mode = "refit"
         for r, c, sim in match_topics(reference.topic_embeddings, current_embeddings, match_threshold):
             partners.setdefault(ref_ids[r], []).append((int(current["topic"][c]), sim))
 

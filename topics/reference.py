@@ -14,10 +14,11 @@ Every completed run keeps its topic model in ``<run>/model/``:
   ``reference.json``'s topics (outliers excluded).
 
 Assignment of a new corpus (:func:`assign`): a document the reference already holds (same
-id) keeps its reference topic; another joins the reference topic whose embedding is most
-cosine-similar to its own when that similarity reaches the topic's threshold; the rest are
-clustered by HDBSCAN, in the new corpus's reduced space, into candidate new topics (only
-clusters of at least ``min_cluster_size`` documents: smaller groups stay outliers).
+id and same text) keeps its reference topic; another joins the reference topic whose embedding is most
+cosine-similar to its own when that similarity reaches the topic's threshold; for the rest,
+HDBSCAN clusters the whole new corpus in its reduced space, and a cluster becomes a candidate
+new topic when most of its documents fit no reference topic and they number at least
+``min_cluster_size``; only those documents join it, the others stay outliers.
 
 Default threshold (``auto``): per topic, the 5th percentile of the cosine similarities of the
 topic's own reference documents to its topic embedding. A new document is assigned only if it
@@ -112,7 +113,7 @@ class Reference:
     info : dict, ``reference.json`` (run_id, embedding identity, settings, topics)
     topics : DataFrame, one row per reference topic (no outliers): topic, size, name, terms, threshold
     topic_embeddings : float32, shape (n_topics, dim), rows aligned with ``topics``
-    documents : DataFrame, doc_id (str) and topic (int64) of every document of the reference run
+    documents : DataFrame, doc_id (str), text and topic (int64) of every document of the reference run
     n_docs : int
     """
 
@@ -133,27 +134,54 @@ def load_reference(run_dir: str | Path) -> Reference:
     Raises
     ------
     ReferenceRunError
-        If ``run_dir`` is not a completed run or has no model folder (runs made before
-        references existed), naming the path.
+        If ``run_dir`` is not a completed run, has no model folder (runs made before
+        references existed), or a file it needs is missing or damaged; the message names it.
     """
-    from topics.run import is_completed, read_manifest
+    from topics.run import MANIFEST, read_manifest
 
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
+    if not run_dir.exists():
         raise ReferenceRunError(f"reference {run_dir}: no such run directory")
-    if not is_completed(run_dir):
-        raise ReferenceRunError(f"reference {run_dir}: not a completed run (its manifest.json does not say completed)")
+    if not run_dir.is_dir():
+        raise ReferenceRunError(f"reference {run_dir}: not a directory (give a run directory, e.g. outputs/<run_id>)")
+    try:
+        manifest = read_manifest(run_dir)
+    except FileNotFoundError:
+        raise ReferenceRunError(f"reference {run_dir}: no {MANIFEST} (not a run directory)") from None
+    except (OSError, ValueError) as exc:
+        raise ReferenceRunError(f"reference {run_dir}: unreadable {MANIFEST} ({exc})") from None
+    if manifest.get("status") != "completed":
+        raise ReferenceRunError(f"reference {run_dir}: not a completed run (its {MANIFEST} says {manifest.get('status')!r})")
     model = run_dir / MODEL_DIR
-    if not (model / REFERENCE_FILE).is_file() or not (model / TOPIC_EMBEDDINGS_FILE).is_file():
-        raise ReferenceRunError(f"reference {run_dir}: no {MODEL_DIR}/{REFERENCE_FILE} (the run predates reference models; re-run it)")
-    info = json.loads((model / REFERENCE_FILE).read_text(encoding="utf-8"))
-    info["run_id"] = read_manifest(run_dir).get("run_id", run_dir.name)
-    topics = pd.DataFrame(info["topics"], columns=["topic", "size", "name", "terms", "threshold"]).astype({"topic": "int64", "size": "int64"})
-    embeddings = np.load(model / TOPIC_EMBEDDINGS_FILE)
-    if len(embeddings) != len(topics):
-        raise ReferenceRunError(f"reference {run_dir}: {TOPIC_EMBEDDINGS_FILE} has {len(embeddings)} rows for {len(topics)} topics")
-    documents = pd.read_parquet(run_dir / "documents.parquet", columns=["doc_id", "topic"])
-    return Reference(run_dir, info, topics, embeddings.astype(np.float32), documents.astype({"doc_id": str, "topic": "int64"}))
+    needed = [model / REFERENCE_FILE, model / TOPIC_EMBEDDINGS_FILE, run_dir / "documents.parquet"]
+    if not model.is_dir():
+        raise ReferenceRunError(f"reference {run_dir}: no {MODEL_DIR}/ folder (the run predates reference models; re-run it)")
+    for file in needed:
+        if not file.is_file():
+            raise ReferenceRunError(f"reference {run_dir}: {file.relative_to(run_dir)} is missing")
+
+    def damaged(file: Path, problem: object) -> ReferenceRunError:
+        return ReferenceRunError(f"reference {run_dir}: {file.relative_to(run_dir)} is damaged ({problem})")
+
+    try:
+        info = json.loads(needed[0].read_text(encoding="utf-8"))
+        topics = pd.DataFrame(info["topics"], columns=["topic", "size", "name", "terms", "threshold"])
+        topics = topics.astype({"topic": "int64", "size": "int64", "threshold": "float64"})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise damaged(needed[0], exc) from None
+    info["run_id"] = manifest.get("run_id", run_dir.name)
+    try:
+        embeddings = np.load(needed[1], allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise damaged(needed[1], exc) from None
+    if embeddings.ndim != 2 or len(embeddings) != len(topics):
+        raise damaged(needed[1], f"shape {embeddings.shape} for {len(topics)} topics")
+    try:
+        documents = pd.read_parquet(needed[2], columns=["doc_id", "text", "topic"])
+        documents = documents.astype({"doc_id": str, "topic": "int64"})
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
+        raise damaged(needed[2], f"needs doc_id, text and topic columns: {type(exc).__name__}") from None
+    return Reference(run_dir, info, topics, embeddings.astype(np.float32), documents)
 
 
 @dataclass(frozen=True)
@@ -180,20 +208,20 @@ class Assignment:
 
 
 def assign(
-    doc_ids: list[str], embeddings: np.ndarray, reduced: np.ndarray, reference: Reference,
+    doc_ids: list[str], texts: list[str], embeddings: np.ndarray, reduced: np.ndarray, reference: Reference,
     threshold: float | str = "auto", cluster_config=None,
 ) -> Assignment:
     """Assign a new corpus to a reference's topics; cluster what does not fit into new topics.
 
     Parameters
     ----------
-    doc_ids : list of str, length n_docs
+    doc_ids, texts : list of str, length n_docs
     embeddings : float32, shape (n_docs, dim), same model as the reference
     reduced : float32, shape (n_docs, n_components), the new corpus's clustering space
     reference : from :func:`load_reference`
     threshold : ``"auto"`` (per-topic thresholds from the reference) or a cosine similarity in [-1, 1]
-    cluster_config : HDBSCAN settings for the candidate new topics (``min_cluster_size`` is the
-        smallest new topic reported)
+    cluster_config : HDBSCAN settings for finding candidate new topics (``min_cluster_size`` is
+        the smallest new topic reported)
 
     Returns
     -------
@@ -226,23 +254,34 @@ def assign(
         labels[fits] = topic_ids[best[fits]]
         status[fits] = ASSIGNED
 
-    seen = dict(zip(reference.documents["doc_id"], reference.documents["topic"]))
+    # Seen means the same id and the same text: ids alone may be reused (row numbers when no
+    # id column is configured), and an edited document is a new one.
+    seen = {d: (text, topic) for d, text, topic in reference.documents[["doc_id", "text", "topic"]].itertuples(index=False)}
     for i, doc_id in enumerate(doc_ids):
-        if doc_id in seen:
-            labels[i], status[i] = seen[doc_id], SEEN
+        known = seen.get(doc_id)
+        if known is not None and known[0] == texts[i]:
+            labels[i], status[i] = known[1], SEEN
 
-    rest = np.flatnonzero(status == OUTLIER)
+    rest = status == OUTLIER
     new_topics: list[int] = []
-    if len(rest):
-        clusters, _ = cluster(np.asarray(reduced)[rest], cluster_config)
+    if rest.any():
+        # HDBSCAN over the whole new corpus (density needs the context: on the leftovers alone a
+        # single new theme tends to dissolve into noise); a cluster becomes a new topic when most
+        # of its documents fit no reference topic, and only those documents join it.
+        clusters, _ = cluster(np.asarray(reduced), cluster_config)
+        min_size = (cluster_config.min_cluster_size if cluster_config is not None else 10)
+        candidates = []
+        for c in sorted(set(clusters[rest].tolist()) - {-1}):
+            members = clusters == c
+            leftover = members & rest
+            if leftover.sum() >= min_size and leftover.sum() > 0.5 * members.sum():
+                candidates.append((int(leftover.sum()), c))
         first = int(max(topic_ids.max() if len(topic_ids) else -1, reference.documents["topic"].max()) + 1)
         # New ids by size, largest first, above every reference id.
-        order = pd.Series(clusters[clusters >= 0]).value_counts().index.tolist()
-        mapping = {old: first + k for k, old in enumerate(order)}
-        for row, c in zip(rest, clusters):
-            if c >= 0:
-                labels[row], status[row] = mapping[c], NEW
-        new_topics = sorted(mapping.values())
+        for k, (_, c) in enumerate(sorted(candidates, key=lambda item: (-item[0], item[1]))):
+            chosen = (clusters == c) & rest
+            labels[chosen], status[chosen] = first + k, NEW
+            new_topics.append(first + k)
     return Assignment(labels, status, similarity, new_topics)
 
 

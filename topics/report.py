@@ -102,29 +102,53 @@ def drift_page(drift: dict, figure: go.Figure | None, reason: str = "") -> str:
     """What changed against the reference run: volumes per reference topic, new and vanished
     topics, and (after assignment) how the documents were placed."""
     ref = drift["reference"]
-    how = ("documents were assigned to the reference's topics; the rest were clustered into new topics"
-           if drift["mode"] == "assigned" else
-           f"topics were fitted anew and matched to the reference's by topic-embedding similarity >= {drift['match_threshold']}")
+    if drift["mode"] == "assign":
+        how = ("this run's documents were assigned to the reference's topics; those that fit none were "
+               "clustered into new topics.")
+    else:
+        how = (f"this run was fitted anew; each of its topics is matched to the reference topic with the most similar "
+               f"topic embedding when the cosine similarity is at least {drift['match_threshold']}. A reference topic "
+               "whose documents merged into a larger topic of this run may show as vanished: check the nearest "
+               "reference topic of the new topics.")
     intro = (f'<p>Reference run <code>{esc(ref["run_id"])}</code> ({esc(ref["n_docs"])} documents) against this run '
-             f'({esc(drift["n_docs"])} documents): {esc(how)}. Shares are of each run\'s whole corpus, outliers included.</p>')
+             f'({esc(drift["n_docs"])} documents): {esc(how)} Shares are of each run\'s whole corpus, outliers included; '
+             "topic ids are each run's own. Similarity is the cosine similarity of topic embeddings (1 = same "
+             "direction).</p>")
     counts = drift.get("status_counts")
     placed = ("<h2>Documents</h2>" + table_html(pd.DataFrame(sorted(counts.items()), columns=["status", "documents"]))
-              + '<p class="note">seen: in the reference, kept its topic; assigned: joined a reference topic; '
-              "new: in a new topic; outlier: in no topic.</p>") if counts else ""
-    topics = pd.DataFrame(drift["topics"], columns=[
-        "reference_topic", "name", "size_then", "share_then", "size_now", "share_now", "change", "current_topics", "similarity"])
-    topics["current_topics"] = [", ".join(str(t) for t in ids) for ids in topics["current_topics"]]
-    new = pd.DataFrame(drift["new_topics"], columns=[
-        "current_topic", "size", "share", "name", "terms", "nearest_reference_topic", "similarity"])
-    new["terms"] = [" ".join(t) for t in new["terms"]]
-    vanished = ", ".join(str(t) for t in drift["vanished"]) or "none"
+              + '<p class="note">seen: in the reference (same id and text), kept its topic; assigned: joined a '
+              "reference topic; new: in a new topic; outlier: in no topic.</p>") if counts else ""
+    topics = pd.DataFrame(
+        {
+            "reference topic": [f'{r["reference_topic"]}: {r["name"]}' for r in drift["topics"]],
+            "documents then": [r["size_then"] for r in drift["topics"]],
+            "share then": [r["share_then"] for r in drift["topics"]],
+            "documents now": [r["size_now"] for r in drift["topics"]],
+            "share now": [r["share_now"] for r in drift["topics"]],
+            "change (points)": [f'{100 * r["change"]:+.1f}' for r in drift["topics"]],
+            "topic(s) in this run": [", ".join(str(t) for t in r["current_topics"]) or "none (vanished)" for r in drift["topics"]],
+            "similarity": [r["similarity"] if r["similarity"] is not None else "" for r in drift["topics"]],
+        }
+    )
+    new = pd.DataFrame(
+        {
+            "topic in this run": [f'{t["current_topic"]}: {t["name"]}' for t in drift["new_topics"]],
+            "documents": [t["size"] for t in drift["new_topics"]],
+            "share": [t["share"] for t in drift["new_topics"]],
+            "top terms": [" ".join(t["terms"]) for t in drift["new_topics"]],
+            "nearest reference topic": [t["nearest_reference_topic"] for t in drift["new_topics"]],
+            "similarity": [t["similarity"] for t in drift["new_topics"]],
+        }
+    )
+    by_id = {r["reference_topic"]: r["name"] for r in drift["topics"]}
+    vanished = "".join(f"<li>{esc(t)}: {esc(by_id.get(t, ''))}</li>" for t in drift["vanished"])
     chart = "" if figure is not None else f'<p class="missing">No chart: {esc(reason)}.</p>'
     body = (
         intro + placed + chart
         + "<h2>Reference topics: then and now</h2>"
-        + table_html(topics, {"share_then": ".1%", "share_now": ".1%", "change": "+.1%", "similarity": ".2f"})
-        + f"<h2>New topics ({len(new)})</h2>" + (table_html(new, {"share": ".1%", "similarity": ".2f"}) if len(new) else "<p>none</p>")
-        + f"<h2>Vanished reference topics</h2><p>{esc(vanished)}</p>"
+        + table_html(topics, {"share then": ".1%", "share now": ".1%", "similarity": ".2f"})
+        + f"<h2>New topics ({len(new)})</h2>" + (table_html(new, {"share": ".1%", "similarity": ".2f"}) if len(new) else "<p>None.</p>")
+        + f"<h2>Vanished reference topics ({len(drift['vanished'])})</h2>" + (f"<ul>{vanished}</ul>" if vanished else "<p>None.</p>")
         + '<p class="note">The same figures are in drift.json.</p>'
     )
     return page("Drift against the reference run", body, [("drift", figure)] if figure is not None else [])

@@ -64,8 +64,8 @@ REFERENCE_STAGES = {
 # Every stage, in dependency order.
 ALL_STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
 CODE_VERSIONS = {
-    "load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 1, "represent": 3, "label": 1,
-    "evaluate": 2, "drift": 1, "render": 5,
+    "load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 2, "represent": 3, "label": 1,
+    "evaluate": 2, "drift": 2, "render": 6,
 }
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),
@@ -353,8 +353,9 @@ def assign(
                 f"reference {reference_dir}: embedded with {reference.info.get('embedding_model')}, this run with "
                 f"{embedded.meta['model']}; set embed.model to the reference's model"
             )
+        documents = corpus.table("documents.parquet")
         result = reference_mod.assign(
-            corpus.table("documents.parquet")["doc_id"].astype(str).tolist(), np.asarray(embedded.array("embeddings.npy")),
+            documents["doc_id"].astype(str).tolist(), documents["text"].tolist(), np.asarray(embedded.array("embeddings.npy")),
             np.asarray(store.get("reduce", reduce_key, verify=False).array("reduced.npy")), reference, config.threshold,
             cluster_config,
         )
@@ -525,8 +526,9 @@ def render(
         status = None
         if assign_key is not None:
             status = store.get("assign", assign_key, verify=False).table("status.parquet")
-            # No HDBSCAN membership here: 1 for a document in a topic, 0 for an outlier.
-            probabilities = (doc_topics >= 0).astype(np.float32)
+            # No HDBSCAN membership after assignment: NaN says "not computed" (the status and
+            # reference_similarity columns tell how each document was placed).
+            probabilities = np.full(len(doc_topics), np.nan, dtype=np.float32)
         else:
             probabilities = np.asarray(store.get("cluster", cluster_key, verify=False).array("probabilities.npy"))
         documents = render_mod.documents_table(
