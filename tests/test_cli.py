@@ -122,7 +122,10 @@ def test_interrupted_run_is_marked_failed_and_cleans_up(how, arxiv_300, pipeline
     env.update({PAUSE_ENV: "cluster", PAUSE_SIGNAL_ENV: str(signal_file)})
     command = [sys.executable, "-m", "flows.cli", "run", "--input", str(arxiv_300), "--out", str(tmp_path / "run"),
                "--set", f"cache.dir={pipeline_cache}", "--set", "embed.show_progress=false", "--refresh", "cluster"]
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # As from a terminal: SIGINT at its default even when this test runs as a background job
+    # (a non-interactive shell starts those with SIGINT ignored, and Python then keeps it so).
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     while not signal_file.exists():
         assert process.poll() is None, process.communicate()[1][-3000:]
         time.sleep(0.2)
