@@ -16,18 +16,19 @@ A stage's key hashes everything that shapes its output and nothing else:
 So changing HDBSCAN settings reuses embed, reduce and project; changing outlier or topic
 reduction reuses everything up to cluster; changing the representation chain reuses every
 assignment; changing only the LLM settings reuses everything but the labels.
+
+Stage names, keys and the cache's reuse-or-compute live in :mod:`topics.stage_cache`; the
+reference stages in :mod:`topics.reference_stages`, the LLM labels in
+:mod:`topics.label_stage`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import time
-from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,130 +36,34 @@ from scipy import sparse
 
 from topics import cluster as cluster_mod
 from topics import embed as embed_mod
-from topics import reduce as reduce_mod
-from topics import render as render_mod
-from topics import report
-from topics.artifacts import ENTRY_FILE, ArtifactStore, CorruptArtifact, EntryWriter, copy_file, file_sha256, stable_key, write_text
-from topics.config import (
-    ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, ReferenceConfig, RefineConfig,
-    RenderConfig, RepresentConfig,
-)
-from topics.corpus import load_corpus
 from topics import evaluate as quality
-from topics import drift as drift_mod
+from topics import reduce as reduce_mod
 from topics import refine as refine_mod
 from topics import reference as reference_mod
+from topics import render as render_mod
+from topics import report
+from topics.artifacts import ENTRY_FILE, ArtifactStore, EntryWriter, copy_file, file_sha256, write_text
+from topics.config import (
+    ClusterConfig, CorpusConfig, EmbedConfig, ProjectConfig, ReduceConfig, RefineConfig, RenderConfig, RepresentConfig,
+)
+from topics.corpus import load_corpus
+from topics.label_stage import label
+from topics.reference_stages import assign, drift, reference_fingerprint
 from topics.represent import build_vectorizer
 from topics.represent import represent as represent_topics
 from topics.represent.chain import needs_embedding_model
+from topics.stage_cache import (
+    ALL_STAGES, CODE_VERSIONS, PAUSE_ENV, PAUSE_SIGNAL_ENV, REFERENCE_STAGES, STAGES, StageResult, _cached, stage_key,
+)
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "ALL_STAGES", "CODE_VERSIONS", "PAUSE_ENV", "PAUSE_SIGNAL_ENV", "REFERENCE_STAGES", "STAGES", "StageResult", "assign",
+    "cluster", "drift", "embed", "evaluate", "label", "load", "project", "publish", "reduce", "reference_fingerprint",
+    "refine", "render", "represent", "stage_key", "with_downstream",
+]
 
-STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "render")
-# With --reference in assign mode, "assign" takes the place of cluster and refine; "drift"
-# compares with the reference in either mode.
-REFERENCE_STAGES = {
-    "assign": ("load", "embed", "reduce", "project", "assign", "represent", "label", "evaluate", "drift", "render"),
-    "refit": ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "drift", "render"),
-}
-# Every stage, in dependency order.
-ALL_STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
-CODE_VERSIONS = {
-    "load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 2, "represent": 3, "label": 1,
-    "evaluate": 2, "drift": 2, "render": 6,
-}
-STAGE_PACKAGES = {
-    "load": ("pandas", "pyarrow"),
-    "embed": ("sentence-transformers", "transformers", "torch"),
-    "reduce": ("umap-learn", "pynndescent", "numba", "numpy"),
-    "project": ("umap-learn", "pynndescent", "numba", "numpy"),
-    "cluster": ("hdbscan", "scikit-learn", "numpy"),
-    "refine": ("bertopic", "scikit-learn"),
-    "represent": ("bertopic", "scikit-learn", "sentence-transformers"),
-    "label": ("openai", "transformers"),
-    "assign": ("hdbscan", "numpy"),
-    "drift": ("scipy", "numpy"),
-    "evaluate": ("gensim", "scikit-learn"),
-    "render": ("plotly", "pandas", "pyarrow"),
-}
 # The render entry's list of pages, read when the run's index is written; not published.
 VIEWS_FILE = "views.json"
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """Outcome of one stage: its entry key, whether the entry was reused, and seconds spent."""
-
-    name: str
-    key: str
-    hit: bool
-    seconds: float
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-def package_versions(names: tuple[str, ...]) -> dict[str, str]:
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
-    return versions
-
-
-def stage_key(stage: str, inputs: dict[str, Any], settings: dict[str, Any]) -> str:
-    """The content key of ``stage`` given its inputs' identities and its result-shaping settings."""
-    return stable_key(stage, CODE_VERSIONS[stage], inputs, settings, package_versions(STAGE_PACKAGES[stage]))
-
-
-# Crash-test hook: when this names a stage, the stage writes its files, then (before they are
-# committed) creates the file named by PAUSE_SIGNAL_ENV and waits to be killed.
-PAUSE_ENV = "TOPICS_TEST_PAUSE_IN_STAGE"
-PAUSE_SIGNAL_ENV = "TOPICS_TEST_PAUSE_SIGNAL"
-
-
-def _paused_for_tests(stage: str, fill: Callable[[EntryWriter], dict | None]) -> Callable[[EntryWriter], dict | None]:
-    if os.environ.get(PAUSE_ENV) != stage:
-        return fill
-
-    def fill_then_wait(writer: EntryWriter) -> dict | None:
-        meta = fill(writer)
-        Path(os.environ[PAUSE_SIGNAL_ENV]).write_text(stage)
-        while True:
-            time.sleep(0.5)
-        return meta  # pragma: no cover - never reached
-
-    return fill_then_wait
-
-
-def _cached(
-    store: ArtifactStore, stage: str, key: str, fill: Callable[[EntryWriter], dict | None], refresh: bool, started: float,
-    reusable: Callable[[dict], bool] | None = None,
-) -> StageResult:
-    """Reuse the entry ``stage/key`` or compute it with ``fill``. ``reusable(meta)`` may refuse
-    an existing entry (e.g. labels from failed LLM calls), which is then recomputed."""
-    note = None
-    # One process computes a key at a time; a concurrent run waits here, then reuses the entry.
-    with store.lock(stage, key):
-        if not refresh:
-            try:
-                entry = store.get(stage, key)
-                if reusable is None or reusable(entry.meta):
-                    return StageResult(stage, key, True, time.perf_counter() - started)
-                refresh = True
-            except KeyError:
-                pass
-            except CorruptArtifact as exc:
-                # Never load a damaged entry: report it, move it aside, recompute.
-                logger.warning("recomputing %s: %s", stage, exc)
-                note = f"corrupt entry recomputed: {exc}"
-                store.discard(stage, key)
-        store.put(stage, key, _paused_for_tests(stage, fill), replace=refresh)
-    return StageResult(stage, key, False, time.perf_counter() - started, note)
-
 
 # --- stages -------------------------------------------------------------------------------
 
@@ -330,141 +235,6 @@ def _save_reference_model(writer: EntryWriter, result, embeddings: np.ndarray, i
         reference_mod.save_reference(target, result.model, model_path, info, result.topics, result.topic_embeddings, thresholds)
         for file in sorted(target.iterdir()):
             os.replace(file, writer.path / f"{MODEL_PREFIX}{file.name}")
-
-
-def assign(
-    store: ArtifactStore, corpus_key: str, embed_key: str, reduce_key: str, reference_dir: str | Path,
-    config: ReferenceConfig, cluster_config: ClusterConfig, refresh: bool = False,
-) -> StageResult:
-    """Assign the corpus to a reference run's topics (see :func:`topics.reference.assign`);
-    entry files ``labels.npy`` int64 (n_docs,) and ``status.parquet`` (``status``,
-    ``similarity``). The reference enters the key by its model files' content."""
-    started = time.perf_counter()
-    reference = reference_mod.load_reference(reference_dir)
-    inputs = {"corpus": corpus_key, "embed": embed_key, "reduce": reduce_key, "reference": reference_fingerprint(reference_dir)}
-    settings = {"threshold": config.threshold, "cluster": cluster_config.model_dump(mode="json")}
-    key = stage_key("assign", inputs, settings)
-
-    def fill(writer: EntryWriter) -> dict:
-        corpus = store.get("load", corpus_key, verify=False)
-        embedded = store.get("embed", embed_key, verify=False)
-        if embedded.meta["model"] != reference.info.get("embedding_model"):
-            raise reference_mod.ReferenceRunError(
-                f"reference {reference_dir}: embedded with {reference.info.get('embedding_model')}, this run with "
-                f"{embedded.meta['model']}; set embed.model to the reference's model"
-            )
-        documents = corpus.table("documents.parquet")
-        result = reference_mod.assign(
-            documents["doc_id"].astype(str).tolist(), documents["text"].tolist(), np.asarray(embedded.array("embeddings.npy")),
-            np.asarray(store.get("reduce", reduce_key, verify=False).array("reduced.npy")), reference, config.threshold,
-            cluster_config,
-        )
-        writer.array("labels.npy", result.labels)
-        writer.table("status.parquet", pd.DataFrame({"status": result.status.astype(str), "similarity": result.similarity}))
-        counts = pd.Series(result.status).value_counts()
-        return {
-            "n_topics": len(set(result.labels.tolist()) - {-1}),
-            "n_outliers": int((result.labels < 0).sum()),
-            "new_topics": result.new_topics,
-            "status_counts": {str(k): int(v) for k, v in counts.items()},
-        }
-
-    return _cached(store, "assign", key, fill, refresh, started)
-
-
-def reference_fingerprint(reference_dir: str | Path) -> str:
-    """Digest of a reference run's model files and document topics (what assignment reads)."""
-    run_dir = Path(reference_dir)
-    files = sorted((run_dir / reference_mod.MODEL_DIR).iterdir()) + [run_dir / "documents.parquet"]
-    return stable_key([(f.name, file_sha256(f)) for f in files if f.is_file()])
-
-
-def drift(
-    store: ArtifactStore, corpus_key: str, represent_key: str, reference_dir: str | Path, config: ReferenceConfig,
-    assign_key: str | None = None, refresh: bool = False,
-) -> StageResult:
-    """Compare the run with a reference (see :func:`topics.drift.drift_report`); entry file
-    ``drift.json``. With ``assign_key`` topics correspond through the assignment, else they
-    are matched by topic-embedding similarity."""
-    started = time.perf_counter()
-    inputs = {"corpus": corpus_key, "represent": represent_key, "assign": assign_key, "reference": reference_fingerprint(reference_dir)}
-    settings = {"match_threshold": config.match_threshold, "reference_dir": str(Path(reference_dir).resolve())}
-    key = stage_key("drift", inputs, settings)
-
-    def fill(writer: EntryWriter) -> dict:
-        reference = reference_mod.load_reference(reference_dir)
-        represented = store.get("represent", represent_key, verify=False)
-        labels = status = None
-        if assign_key is not None:
-            assigned = store.get("assign", assign_key, verify=False)
-            labels = np.asarray(assigned.array("labels.npy"))
-            status = assigned.table("status.parquet")["status"].to_numpy()
-        report = drift_mod.drift_report(
-            reference, represented.table("topics.parquet"), np.asarray(represented.array("topic_embeddings.npy")),
-            np.asarray(represented.array("doc_topics.npy")), config.match_threshold, labels, status,
-        )
-        writer.json("drift.json", report)
-        return {"n_new_topics": len(report["new_topics"]), "n_vanished": len(report["vanished"])}
-
-    return _cached(store, "drift", key, fill, refresh, started)
-
-
-# LLM replies are cached here, inside the store, by (client, settings, prompt).
-LLM_RESPONSES_DIR = ".llm-responses"
-
-
-def label(store: ArtifactStore, corpus_key: str, represent_key: str, config: LLMConfig, refresh: bool = False) -> StageResult:
-    """LLM labels and summaries (see :func:`topics.represent.llm.label_topics`); entry file
-    ``topics.parquet`` (the representation's table with ``label`` and ``summary`` filled).
-
-    With ``config.enabled`` false the table passes through unchanged. A topic whose call fails
-    keeps no label (so its c-TF-IDF name is shown) and is listed in the entry's ``failures``;
-    such an entry is not reused, so the next run retries those topics (replies that succeeded
-    come from the reply cache). Never raises because of the LLM.
-    """
-    started = time.perf_counter()
-    if not config.enabled:
-        key = stage_key("label", {"represent": represent_key}, {"enabled": False})
-
-        def passthrough(writer: EntryWriter) -> dict:
-            writer.table("topics.parquet", store.get("represent", represent_key, verify=False).table("topics.parquet"))
-            return {"enabled": False}
-
-        return _cached(store, "label", key, passthrough, refresh, started)
-
-    from topics.represent import llm, llm_clients
-
-    client = llm_clients.build_client(config)
-    # Settings that change the replies; not the key's variable name, timeouts or concurrency.
-    settings = config.model_dump(mode="json", exclude={"api_key_env", "timeout_s", "max_retries", "concurrency"})
-    settings.update(client=client.identity, prompt_version=llm.PROMPT_VERSION)
-    key = stage_key("label", {"corpus": corpus_key, "represent": represent_key}, settings)
-
-    def fill(writer: EntryWriter) -> dict:
-        topics = store.get("represent", represent_key, verify=False).table("topics.parquet")
-        documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
-        text_by_id = dict(zip(documents["doc_id"], documents["text"]))
-        prompts = [
-            llm.TopicPrompt(int(row.topic), list(row.terms), [text_by_id[d] for d in list(row.representative_doc_ids) if d in text_by_id])
-            for row in topics.itertuples(index=False) if row.topic >= 0
-        ]
-        result = llm.label_topics(prompts, client, config, llm.ResponseCache(store.root / LLM_RESPONSES_DIR))
-        labels = topics["topic"].map(lambda t: result.labels.get(int(t), (None, None))[0])
-        summaries = topics["topic"].map(lambda t: result.labels.get(int(t), (None, None))[1])
-        topics["label"] = pd.Series(labels.tolist(), dtype=object)
-        topics["summary"] = pd.Series(summaries.tolist(), dtype=object)
-        writer.table("topics.parquet", topics)
-        return {
-            "enabled": True,
-            "client": client.identity,
-            "n_labelled": len(result.labels),
-            "failures": {str(topic): reason for topic, reason in sorted(result.failures.items())},
-            "n_calls": result.n_calls,
-            "n_cached": result.n_cached,
-            "seconds": round(result.seconds, 3),
-        }
-
-    return _cached(store, "label", key, fill, refresh, started, reusable=lambda meta: not meta.get("failures"))
 
 
 def evaluate(

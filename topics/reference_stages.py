@@ -1,0 +1,93 @@
+"""The stages that compare a run with a reference run: ``assign`` (new documents into the
+reference's topics, see :func:`topics.reference.assign`) and ``drift`` (see
+:func:`topics.drift.drift_report`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from topics import drift as drift_mod
+from topics import reference as reference_mod
+from topics.artifacts import ArtifactStore, EntryWriter, file_sha256, stable_key
+from topics.config import ClusterConfig, ReferenceConfig
+from topics.stage_cache import StageResult, _cached, stage_key
+
+def assign(
+    store: ArtifactStore, corpus_key: str, embed_key: str, reduce_key: str, reference_dir: str | Path,
+    config: ReferenceConfig, cluster_config: ClusterConfig, refresh: bool = False,
+) -> StageResult:
+    """Assign the corpus to a reference run's topics (see :func:`topics.reference.assign`);
+    entry files ``labels.npy`` int64 (n_docs,) and ``status.parquet`` (``status``,
+    ``similarity``). The reference enters the key by its model files' content."""
+    started = time.perf_counter()
+    reference = reference_mod.load_reference(reference_dir)
+    inputs = {"corpus": corpus_key, "embed": embed_key, "reduce": reduce_key, "reference": reference_fingerprint(reference_dir)}
+    settings = {"threshold": config.threshold, "cluster": cluster_config.model_dump(mode="json")}
+    key = stage_key("assign", inputs, settings)
+
+    def fill(writer: EntryWriter) -> dict:
+        corpus = store.get("load", corpus_key, verify=False)
+        embedded = store.get("embed", embed_key, verify=False)
+        if embedded.meta["model"] != reference.info.get("embedding_model"):
+            raise reference_mod.ReferenceRunError(
+                f"reference {reference_dir}: embedded with {reference.info.get('embedding_model')}, this run with "
+                f"{embedded.meta['model']}; set embed.model to the reference's model"
+            )
+        documents = corpus.table("documents.parquet")
+        result = reference_mod.assign(
+            documents["doc_id"].astype(str).tolist(), documents["text"].tolist(), np.asarray(embedded.array("embeddings.npy")),
+            np.asarray(store.get("reduce", reduce_key, verify=False).array("reduced.npy")), reference, config.threshold,
+            cluster_config,
+        )
+        writer.array("labels.npy", result.labels)
+        writer.table("status.parquet", pd.DataFrame({"status": result.status.astype(str), "similarity": result.similarity}))
+        counts = pd.Series(result.status).value_counts()
+        return {
+            "n_topics": len(set(result.labels.tolist()) - {-1}),
+            "n_outliers": int((result.labels < 0).sum()),
+            "new_topics": result.new_topics,
+            "status_counts": {str(k): int(v) for k, v in counts.items()},
+        }
+
+    return _cached(store, "assign", key, fill, refresh, started)
+
+
+def reference_fingerprint(reference_dir: str | Path) -> str:
+    """Digest of a reference run's model files and document topics (what assignment reads)."""
+    run_dir = Path(reference_dir)
+    files = sorted((run_dir / reference_mod.MODEL_DIR).iterdir()) + [run_dir / "documents.parquet"]
+    return stable_key([(f.name, file_sha256(f)) for f in files if f.is_file()])
+
+
+def drift(
+    store: ArtifactStore, corpus_key: str, represent_key: str, reference_dir: str | Path, config: ReferenceConfig,
+    assign_key: str | None = None, refresh: bool = False,
+) -> StageResult:
+    """Compare the run with a reference (see :func:`topics.drift.drift_report`); entry file
+    ``drift.json``. With ``assign_key`` topics correspond through the assignment, else they
+    are matched by topic-embedding similarity."""
+    started = time.perf_counter()
+    inputs = {"corpus": corpus_key, "represent": represent_key, "assign": assign_key, "reference": reference_fingerprint(reference_dir)}
+    settings = {"match_threshold": config.match_threshold, "reference_dir": str(Path(reference_dir).resolve())}
+    key = stage_key("drift", inputs, settings)
+
+    def fill(writer: EntryWriter) -> dict:
+        reference = reference_mod.load_reference(reference_dir)
+        represented = store.get("represent", represent_key, verify=False)
+        labels = status = None
+        if assign_key is not None:
+            assigned = store.get("assign", assign_key, verify=False)
+            labels = np.asarray(assigned.array("labels.npy"))
+            status = assigned.table("status.parquet")["status"].to_numpy()
+        report = drift_mod.drift_report(
+            reference, represented.table("topics.parquet"), np.asarray(represented.array("topic_embeddings.npy")),
+            np.asarray(represented.array("doc_topics.npy")), config.match_threshold, labels, status,
+        )
+        writer.json("drift.json", report)
+        return {"n_new_topics": len(report["new_topics"]), "n_vanished": len(report["vanished"])}
+
+    return _cached(store, "drift", key, fill, refresh, started)

@@ -1,0 +1,136 @@
+"""The stage cache's machinery: stage names, content keys, and reuse-or-compute.
+
+
+Every stage function takes the store, the keys of its upstream stages and its own settings,
+and returns a :class:`StageResult` naming the entry that holds its output. Stages pass keys,
+never arrays, so a Prefect task (or a notebook) can chain them cheaply.
+
+A stage's key hashes everything that shapes its output and nothing else:
+
+- the keys (or, for embeddings, the corpus fingerprint) of its inputs,
+- its own settings, less those that cannot change the result (batch size, device,
+  progress bars),
+- for embeddings, the model's identity (name plus a digest of its files),
+- the versions of the packages that compute it, and ``CODE_VERSIONS[stage]``, to be
+  bumped whenever a change here alters that stage's output.
+
+So changing HDBSCAN settings reuses embed, reduce and project; changing outlier or topic
+reduction reuses everything up to cluster; changing the representation chain reuses every
+assignment; changing only the LLM settings reuses everything but the labels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+from topics.artifacts import ArtifactStore, CorruptArtifact, EntryWriter, stable_key
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "render")
+# With --reference in assign mode, "assign" takes the place of cluster and refine; "drift"
+# compares with the reference in either mode.
+REFERENCE_STAGES = {
+    "assign": ("load", "embed", "reduce", "project", "assign", "represent", "label", "evaluate", "drift", "render"),
+    "refit": ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "drift", "render"),
+}
+# Every stage, in dependency order.
+ALL_STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
+CODE_VERSIONS = {
+    "load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 2, "represent": 3, "label": 1,
+    "evaluate": 2, "drift": 2, "render": 6,
+}
+STAGE_PACKAGES = {
+    "load": ("pandas", "pyarrow"),
+    "embed": ("sentence-transformers", "transformers", "torch"),
+    "reduce": ("umap-learn", "pynndescent", "numba", "numpy"),
+    "project": ("umap-learn", "pynndescent", "numba", "numpy"),
+    "cluster": ("hdbscan", "scikit-learn", "numpy"),
+    "refine": ("bertopic", "scikit-learn"),
+    "represent": ("bertopic", "scikit-learn", "sentence-transformers"),
+    "label": ("openai", "transformers"),
+    "assign": ("hdbscan", "numpy"),
+    "drift": ("scipy", "numpy"),
+    "evaluate": ("gensim", "scikit-learn"),
+    "render": ("plotly", "pandas", "pyarrow"),
+}
+
+@dataclass(frozen=True)
+class StageResult:
+    """Outcome of one stage: its entry key, whether the entry was reused, and seconds spent."""
+
+    name: str
+    key: str
+    hit: bool
+    seconds: float
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def stage_key(stage: str, inputs: dict[str, Any], settings: dict[str, Any]) -> str:
+    """The content key of ``stage`` given its inputs' identities and its result-shaping settings."""
+    return stable_key(stage, CODE_VERSIONS[stage], inputs, settings, package_versions(STAGE_PACKAGES[stage]))
+
+
+# Crash-test hook: when this names a stage, the stage writes its files, then (before they are
+# committed) creates the file named by PAUSE_SIGNAL_ENV and waits to be killed.
+PAUSE_ENV = "TOPICS_TEST_PAUSE_IN_STAGE"
+PAUSE_SIGNAL_ENV = "TOPICS_TEST_PAUSE_SIGNAL"
+
+
+def _paused_for_tests(stage: str, fill: Callable[[EntryWriter], dict | None]) -> Callable[[EntryWriter], dict | None]:
+    if os.environ.get(PAUSE_ENV) != stage:
+        return fill
+
+    def fill_then_wait(writer: EntryWriter) -> dict | None:
+        meta = fill(writer)
+        Path(os.environ[PAUSE_SIGNAL_ENV]).write_text(stage)
+        while True:
+            time.sleep(0.5)
+        return meta  # pragma: no cover - never reached
+
+    return fill_then_wait
+
+
+def _cached(
+    store: ArtifactStore, stage: str, key: str, fill: Callable[[EntryWriter], dict | None], refresh: bool, started: float,
+    reusable: Callable[[dict], bool] | None = None,
+) -> StageResult:
+    """Reuse the entry ``stage/key`` or compute it with ``fill``. ``reusable(meta)`` may refuse
+    an existing entry (e.g. labels from failed LLM calls), which is then recomputed."""
+    note = None
+    # One process computes a key at a time; a concurrent run waits here, then reuses the entry.
+    with store.lock(stage, key):
+        if not refresh:
+            try:
+                entry = store.get(stage, key)
+                if reusable is None or reusable(entry.meta):
+                    return StageResult(stage, key, True, time.perf_counter() - started)
+                refresh = True
+            except KeyError:
+                pass
+            except CorruptArtifact as exc:
+                # Never load a damaged entry: report it, move it aside, recompute.
+                logger.warning("recomputing %s: %s", stage, exc)
+                note = f"corrupt entry recomputed: {exc}"
+                store.discard(stage, key)
+        store.put(stage, key, _paused_for_tests(stage, fill), replace=refresh)
+    return StageResult(stage, key, False, time.perf_counter() - started, note)
