@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from flows.local_server import free_port, stop_process_group
+from llama_server import ServerFailed, serve
 from topics.config import LLMConfig
 from topics.represent.llm import LabelResult, ResponseCache, TopicPrompt, label_topics
 from topics.represent.llm_clients import LocalTransformersClient, OpenAICompatibleClient, smollm2_gguf_path
@@ -120,29 +117,12 @@ def llama_server(gguf, tmp_path_factory):
     try:
         import llama_cpp.server  # noqa: F401
     except ImportError as exc:
-        pytest.fail(f"the llama.cpp server test needs llama-cpp-python: pip install 'llama-cpp-python[server]' ({exc})")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("llama") / "server.log"
-    with open(log_path, "w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        pytest.fail(f"the llama.cpp server test needs llama-cpp-python: make install-test builds it ({exc})")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    state = f"exited with {process.returncode}" if process.poll() is not None else "did not answer in 120 s"
-                    pytest.fail(f"llama_cpp.server {state}: {log_path.read_text()[-3000:]}")
-                time.sleep(0.25)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        stop_process_group(process)
+        with serve(gguf, tmp_path_factory.mktemp("llama") / "server.log") as base_url:
+            yield base_url
+    except ServerFailed as exc:
+        pytest.fail(str(exc))
 
 
 def test_smollm2_behind_llama_cpp_server_labels_real_topics(llama_server, real_prompts, poisoned_prompt):
