@@ -28,8 +28,8 @@ from flows.local_server import private_prefect_server
 from topics.artifacts import ArtifactStore
 from topics.config import ConfigError, RunConfig, load_config
 from topics.corpus import CorpusError, load_corpus, resolve_input
-from topics.embed import model_identity
-from topics.reference import ReferenceRunError, load_reference
+from topics.embed import EmbeddingError, vector_space
+from topics.reference import check_vector_space, load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.reduce import MIN_DOCS
 from topics.stages import ALL_STAGES
@@ -82,16 +82,11 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def check_reference(run_dir: str, embed_model: str) -> None:
+def check_reference(run_dir: str, space: dict) -> None:
     """Raise ReferenceRunError (a ValueError) when ``run_dir`` cannot serve as a reference for a
-    run embedding with ``embed_model``."""
+    run embedding into vector ``space`` (another model, backend or precision)."""
     reference = load_reference(run_dir)
-    expected = reference.info.get("embedding_model")
-    if expected and model_identity(embed_model) != expected:
-        raise ReferenceRunError(
-            f"reference {run_dir}: its documents were embedded with {expected}, this run would use "
-            f"{model_identity(embed_model)}; set embed.model to the reference's model"
-        )
+    check_vector_space(run_dir, reference.info, space["model"], f"{space['backend']}/{space['dtype']}")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -104,9 +99,11 @@ def run_command(args: argparse.Namespace) -> int:
         llm = settings.represent.llm
         if llm.enabled and llm.provider == "local":
             local_model_path(llm)
+        embed = settings.embed  # e.g. fp16 off CUDA is a settings error: say so before any work
+        space = vector_space(embed.model, embed.backend, embed.device, embed.precision, embed.max_seq_length)
         if args.reference:
-            check_reference(args.reference, settings.embed.model)
-    except (ConfigError, CorpusError, ValueError) as exc:
+            check_reference(args.reference, space)
+    except (ConfigError, CorpusError, EmbeddingError, ValueError) as exc:
         return _fail(str(exc))
     if len(corpus) < MIN_DOCS:
         return _fail(f"{input_path}: {len(corpus)} usable document(s); the pipeline needs at least {MIN_DOCS}")

@@ -105,7 +105,9 @@ def topic_pipeline(
         manifest.stage_started(name)
         result = task(cache_dir, *args, **kwargs, refresh=name in refreshed)
         manifest.stage_finished(result)
-        logger.info("%-9s %s in %.1f s (%s)", name, "hit " if result["hit"] else "computed", result["seconds"], result["key"][:12])
+        details = " ".join(f"{k}={v}" for k, v in result.items() if k not in ("name", "key", "hit", "seconds", "note"))
+        logger.info("%-9s %s in %.1f s (%s)%s", name, "hit " if result["hit"] else "computed", result["seconds"], result["key"][:12],
+                    f" {details}" if details else "")
         return result["key"]
 
     try:

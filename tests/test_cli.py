@@ -44,6 +44,11 @@ def test_missing_local_llm_model(capsys, tmp_path):
     assert "represent.llm.model" in err and "does not exist" in err
 
 
+def test_fp16_for_a_cpu_backend_is_refused_before_any_work(capsys):
+    err = _error(capsys, ["run", "--set", "embed.backend=static", "--set", "embed.precision=fp16"])
+    assert "embed.precision fp16 needs" in err
+
+
 def test_missing_input_file(capsys, tmp_path):
     assert "input file not found" in _error(capsys, ["run", "--input", str(tmp_path / "missing.parquet")])
 

@@ -48,3 +48,53 @@ def test_auto_device_on_this_machine():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert embed.resolve_device("auto") in (expected, "mps")
     assert embed.resolve_device("cpu") == "cpu"
+
+
+# --- backends -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def models_store(tmp_path_factory):
+    """One store for the derived models (ONNX exports, the static distillation), built once."""
+    from topics.artifacts import ArtifactStore
+
+    return ArtifactStore(tmp_path_factory.mktemp("models"))
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8", "static"])
+def test_backend_loads_offline_with_the_models_dimension(backend, models_store, arxiv_300_embedded, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts, _, torch_vectors = arxiv_300_embedded
+    encoder = embed.load_encoder(backend=backend, store=models_store)
+    vectors = embed.encode_in_batches(encoder, texts[:40])
+    assert vectors.shape == (40, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    cosine = (vectors * torch_vectors[:40]).sum(axis=1)
+    if backend == "onnx":
+        assert cosine.min() >= 0.999  # the same network, exported
+    elif backend == "onnx-int8":
+        assert cosine.mean() >= 0.98, cosine.mean()  # int8 weights: close, not equal
+    else:  # static token vectors live in a space of their own: check they still mean something
+        probe = embed.encode_in_batches(encoder, [texts[0] + " We release our code.", "A recipe for banana bread with walnuts."])
+        assert float(probe[0] @ vectors[0]) > float(probe[1] @ vectors[0]) + 0.1
+    # Built once, kept in the store, and loaded from there the second time.
+    folders = sorted((models_store.root / "embedding-models").glob("*/_entry.json"))
+    again = embed.load_encoder(backend=backend, store=models_store)
+    assert sorted((models_store.root / "embedding-models").glob("*/_entry.json")) == folders
+    # Same batches, same vectors (int8 quantises activations per batch, so batch-mates matter).
+    np.testing.assert_allclose(embed.encode_in_batches(again, texts[:40]), vectors, atol=1e-6)
+
+
+def test_each_backend_is_its_own_vector_space():
+    spaces = [embed.vector_space(backend=b, device="cpu") for b in embed.BACKENDS]
+    assert len({str(s) for s in spaces}) == len(embed.BACKENDS)
+    assert [s["dtype"] for s in spaces] == ["fp32", "fp32", "int8", "fp32"]
+    # The device alone does not change fp32 vectors' space; fp16 does.
+    assert embed.vector_space(device="cpu", precision="fp32") == embed.vector_space(device="cuda", precision="fp32")
+    assert embed.vector_space(device="cuda")["dtype"] == "fp16"
+
+
+def test_fp16_off_cuda_is_a_clear_error():
+    with pytest.raises(embed.EmbeddingError, match="fp16 needs"):
+        embed.vector_space(device="cpu", precision="fp16")
+    with pytest.raises(embed.EmbeddingError, match="unknown"):
+        embed.vector_space(backend="tensorrt")

@@ -68,6 +68,10 @@ def test_manifest(first_run, arxiv_300):
     assert [s["name"] for s in manifest["stages"]] == list(STAGES)
     assert all(s["seconds"] >= 0 and len(s["key"]) == 40 for s in manifest["stages"])
     assert manifest["config"]["cluster"]["cluster_selection_method"] == "leaf"
+    embedded = _stages(first_run)["embed"]
+    assert isinstance(embedded["reused"], int) and isinstance(embedded["encoded"], int)
+    assert embedded["reused"] + embedded["encoded"] == 300  # 300 distinct abstracts
+    assert (embedded["backend"], embedded["dtype"], embedded["device"]) == ("torch", "fp32", "cpu")
     assert {"bertopic", "prefect", "sentence-transformers", "umap-learn", "hdbscan"} <= set(manifest["versions"])
     json.dumps(manifest)
 
@@ -75,6 +79,7 @@ def test_manifest(first_run, arxiv_300):
 def test_same_settings_again_hits_every_stage(first_run, run):
     again = run()
     assert all(s["hit"] for s in _stages(again).values())
+    assert (_stages(again)["embed"]["reused"], _stages(again)["embed"]["encoded"]) == (300, 0)
     for name in ("documents.parquet", "topics.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(first_run / name), pd.read_parquet(f"{again}/{name}"))
     assert read_manifest(again)["run_id"] != read_manifest(first_run)["run_id"]

@@ -12,7 +12,7 @@ from flows.cli import main
 from topics import cluster, reduce
 from topics.config import ClusterConfig, ReduceConfig, RepresentConfig
 from topics.drift import match_topics
-from topics.reference import MODEL_DIR, ReferenceRunError, load_reference
+from topics.reference import MODEL_DIR, ReferenceRunError, check_vector_space, load_reference
 from topics.represent import represent
 from topics.run import read_manifest
 
@@ -192,3 +192,15 @@ def test_damaged_reference_files_are_named(reference_run, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ReferenceRunError, match="no manifest.json"):
         load_reference(tmp_path / "empty")
+
+
+def test_vectors_of_another_model_or_backend_are_refused():
+    info = {"embedding_model": "mini@sha256:ab", "embedding_backend": "torch/fp32"}
+    check_vector_space("ref", info, "mini@sha256:ab", "torch/fp32")
+    check_vector_space("ref", {"embedding_model": "mini@sha256:ab"}, "mini@sha256:ab", "torch/fp32")  # saved before backends
+    with pytest.raises(ReferenceRunError, match="embed.backend"):
+        check_vector_space("ref", info, "mini@sha256:ab", "static/fp32")
+    with pytest.raises(ReferenceRunError, match="embed.backend"):
+        check_vector_space("ref", info, "mini@sha256:ab", "torch/fp16")
+    with pytest.raises(ReferenceRunError, match="embed.model"):
+        check_vector_space("ref", info, "other@sha256:cd", "torch/fp32")

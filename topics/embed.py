@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from topics.stage_cache import package_versions
+
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Weight files identify a model's numbers; config and tokenizer files shape them too.
 _IDENTITY_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
@@ -105,6 +107,161 @@ def load_model(model: str = "default", device: str = "auto", max_seq_length: int
     return encoder
 
 
+def precision_for(backend: str, device: str, precision: str = "auto") -> str:
+    """The dtype a backend computes in: ``fp16`` for ``torch`` on CUDA under ``auto``, ``int8``
+    weights for ``onnx-int8``, else ``fp32``.
+
+    Raises
+    ------
+    EmbeddingError
+        If ``fp16`` is asked for off CUDA or with a backend other than ``torch``.
+    """
+    if backend == "onnx-int8":
+        return "int8"
+    if precision == "auto":
+        return "fp16" if backend == "torch" and device == "cuda" else "fp32"
+    if precision == "fp16" and (backend != "torch" or device != "cuda"):
+        raise EmbeddingError(f"embed.precision fp16 needs embed.backend torch on a CUDA device (backend {backend}, device {device})")
+    return precision
+
+
+class Encoder:
+    """The embedding contract every backend meets (BERTopic's ``BaseEmbedder`` in spirit).
+
+    Attributes
+    ----------
+    backend : ``torch``, ``onnx``, ``onnx-int8`` or ``static``
+    device : where it computes (``cpu``, ``cuda``, ``mps``)
+    dtype : ``fp32``, ``fp16`` or ``int8``
+    dim : the vectors' dimension
+    """
+
+    backend = "torch"
+    device = "cpu"
+    dtype = "fp32"
+    dim = 0
+    batch_size = 32
+    model_name = "default"
+    max_seq_length: int | None = None
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """``texts`` (length n) -> float32 (n, dim), each row L2-normalised."""
+        raise NotImplementedError
+
+    def space(self) -> dict:
+        """This encoder's vector space (see :func:`vector_space`)."""
+        return vector_space(self.model_name, self.backend, self.device, self.dtype, self.max_seq_length)
+
+
+class TorchEncoder(Encoder):
+    """sentence-transformers on PyTorch (fp16 on CUDA under ``precision: auto``)."""
+
+    def __init__(self, model: str = "default", device: str = "auto", max_seq_length: int | None = None,
+                 batch_size: int = 32, precision: str = "auto", encoder=None):
+        self.model_name = model
+        self.device = resolve_device(device)
+        self.dtype = precision_for("torch", self.device, precision)
+        self.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+        if encoder is not None:  # a caller's model is used as it is, never converted
+            self.model = encoder
+            self.dtype = "fp16" if next(encoder.parameters()).dtype.itemsize == 2 else "fp32"
+        else:
+            self.model = load_model(model, self.device, max_seq_length)
+            # Weights are used in the dtype of the vector space, whatever dtype they were saved in.
+            if self.dtype == "fp16":
+                self.model.half()
+            else:
+                self.model.float()
+        self.dim = int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False,
+                                    convert_to_numpy=True, normalize_embeddings=True)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+BACKENDS = ("torch", "onnx", "onnx-int8", "static")
+# The packages whose versions shape each backend's vectors.
+BACKEND_PACKAGES = {
+    "torch": ("sentence-transformers", "transformers", "torch"),
+    "onnx": ("torch", "transformers", "onnx", "onnxruntime"),
+    "onnx-int8": ("torch", "transformers", "onnx", "onnxruntime"),
+    "static": ("model2vec", "transformers", "torch"),
+}
+# model2vec distillation settings of the static backend (no PCA: the model's dimension is kept).
+STATIC_DISTILL = {"pca_dims": None, "sif_coefficient": 1e-4, "quantize_to": "float32"}
+
+
+def vector_space(model: str = "default", backend: str = "torch", device: str = "auto", precision: str = "auto",
+                 max_seq_length: int | None = None) -> dict:
+    """What makes two vectors comparable, without loading the model: the model's identity,
+    the backend and its dtype, ``max_seq_length``, normalisation and the versions of the
+    packages that compute them. The device alone is not part of it (CPU and CUDA in fp32
+    share vectors); fp16 on CUDA is.
+
+    Raises
+    ------
+    EmbeddingError
+        If the backend is unknown or the precision does not fit it.
+    """
+    if backend not in BACKEND_PACKAGES:
+        raise EmbeddingError(f"embed.backend {backend!r}: unknown (choose one of {', '.join(BACKENDS)})")
+    where = resolve_device(device) if backend == "torch" else "cpu"
+    space = {
+        "model": model_identity(model), "backend": backend, "dtype": precision_for(backend, where, precision),
+        "max_seq_length": None if backend == "static" else max_seq_length, "normalize": True,
+        "packages": package_versions(BACKEND_PACKAGES[backend]),
+    }
+    if backend == "static":
+        space["distill"] = STATIC_DISTILL
+    return space
+
+
+def load_encoder(
+    model: str = "default", backend: str = "torch", device: str = "auto", max_seq_length: int | None = None,
+    batch_size: int = 32, precision: str = "auto", store=None,
+) -> Encoder:
+    """Load the encoder for ``embed.backend``.
+
+    ``onnx``/``onnx-int8`` (see :mod:`topics.embed_onnx`) and ``static``
+    (see :mod:`topics.embed_static`) are derived from the configured model once and kept in
+    ``store`` (an :class:`~topics.artifacts.ArtifactStore`, the run's cache) under
+    ``embedding-models/``; without a store they are built in a temporary folder each time.
+
+    Raises
+    ------
+    EmbeddingError
+        If the model cannot be loaded or converted, or the backend is unknown.
+    """
+    if backend == "torch":
+        return TorchEncoder(model, device, max_seq_length, batch_size, precision)
+    if backend in ("onnx", "onnx-int8"):
+        from topics.embed_onnx import OnnxEncoder
+
+        return OnnxEncoder(model, quantized=backend == "onnx-int8", max_seq_length=max_seq_length,
+                           batch_size=batch_size, precision=precision, store=store)
+    if backend == "static":
+        from topics.embed_static import StaticEncoder
+
+        return StaticEncoder(model, batch_size=batch_size, precision=precision, store=store)
+    raise EmbeddingError(f"embed.backend {backend!r}: unknown (choose one of {', '.join(BACKENDS)})")
+
+
+def encode_in_batches(encoder: Encoder, texts: list[str], progress=None) -> np.ndarray:
+    """Encode ``texts`` longest first, a few batches at a time, so that ``progress`` (a tqdm bar,
+    or None) advances in documents; returns float32 (n, dim) in the order given."""
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    out = np.empty((len(texts), encoder.dim), dtype=np.float32)
+    step = max(1, encoder.batch_size) * 4
+    for start in range(0, len(order), step):
+        rows = order[start:start + step]
+        out[rows] = encoder.encode([texts[i] for i in rows])
+        if progress is not None:
+            progress.update(len(rows))
+    return out
+
+
 def encode(
     texts: list[str],
     model: str = "default",
@@ -113,13 +270,14 @@ def encode(
     max_seq_length: int | None = None,
     show_progress: bool = True,
     encoder=None,
+    backend: str = "torch",
 ) -> np.ndarray:
-    """Embed ``texts`` with a sentence-transformers model.
+    """Embed ``texts`` in memory (no store; the pipeline's embed stage stores per document).
 
     Parameters
     ----------
     texts : list of str, length n_docs
-    model, device, max_seq_length : see :class:`topics.config.EmbedConfig`
+    model, device, max_seq_length, backend : see :class:`topics.config.EmbedConfig`
     batch_size : documents per forward pass
     encoder : an already loaded ``SentenceTransformer`` to reuse (``model`` is then ignored)
 
@@ -132,13 +290,17 @@ def encode(
     EmbeddingError
         If the model cannot be loaded.
     """
-    if encoder is None:
-        encoder = load_model(model, device, max_seq_length)
-    vectors = encoder.encode(
-        list(texts),
-        batch_size=batch_size,
-        show_progress_bar=show_progress,
-        convert_to_numpy=True,
-        normalize_embeddings=True,
-    )
-    return np.ascontiguousarray(vectors, dtype=np.float32)
+    if encoder is not None:
+        loaded: Encoder = TorchEncoder(model, device, max_seq_length, batch_size, encoder=encoder)
+    else:
+        loaded = load_encoder(model, backend, device, max_seq_length, batch_size)
+    progress = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(texts), unit="doc", desc="embed")
+    try:
+        return encode_in_batches(loaded, list(texts), progress)
+    finally:
+        if progress is not None:
+            progress.close()

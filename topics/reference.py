@@ -51,6 +51,30 @@ class ReferenceRunError(ValueError):
     """Raised when a run directory cannot serve as a reference."""
 
 
+def check_vector_space(reference_dir: str | Path, info: dict, model: str, backend: str) -> None:
+    """Refuse to compare vectors of different spaces: ``model`` (an embedding model identity)
+    and ``backend`` (``"<backend>/<dtype>"``, e.g. ``torch/fp32``) must be the reference's.
+    References saved before backends existed were embedded by ``torch/fp32``.
+
+    Raises
+    ------
+    ReferenceRunError
+        Naming the reference's model or backend and the setting to change.
+    """
+    expected_model = info.get("embedding_model")
+    if expected_model and model != expected_model:
+        raise ReferenceRunError(
+            f"reference {reference_dir}: its documents were embedded with {expected_model}, this run would use "
+            f"{model}; set embed.model to the reference's model"
+        )
+    expected_backend = info.get("embedding_backend", "torch/fp32")
+    if backend != expected_backend:
+        raise ReferenceRunError(
+            f"reference {reference_dir}: its documents were embedded by {expected_backend}, this run would use {backend}; "
+            f"set embed.backend (and embed.precision) to the reference's"
+        )
+
+
 def member_thresholds(embeddings: np.ndarray, doc_topics: np.ndarray, topic_embeddings: np.ndarray, topic_ids: list[int]) -> list[float]:
     """Per topic, the ``AUTO_PERCENTILE``-th percentile of its documents' cosine similarity to
     its topic embedding (the ``auto`` assignment threshold).

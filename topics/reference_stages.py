@@ -32,11 +32,8 @@ def assign(
     def fill(writer: EntryWriter) -> dict:
         corpus = store.get("load", corpus_key, verify=False)
         embedded = store.get("embed", embed_key, verify=False)
-        if embedded.meta["model"] != reference.info.get("embedding_model"):
-            raise reference_mod.ReferenceRunError(
-                f"reference {reference_dir}: embedded with {reference.info.get('embedding_model')}, this run with "
-                f"{embedded.meta['model']}; set embed.model to the reference's model"
-            )
+        reference_mod.check_vector_space(reference_dir, reference.info, embedded.meta["model"],
+                                         f"{embedded.meta['backend']}/{embedded.meta['dtype']}")
         documents = corpus.table("documents.parquet")
         result = reference_mod.assign(
             documents["doc_id"].astype(str).tolist(), documents["text"].tolist(), np.asarray(embedded.array("embeddings.npy")),

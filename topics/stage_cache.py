@@ -43,7 +43,7 @@ REFERENCE_STAGES = {
 # Every stage, in dependency order.
 ALL_STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
 CODE_VERSIONS = {
-    "load": 1, "embed": 1, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 2, "represent": 3, "label": 1,
+    "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 2, "represent": 3, "label": 1,
     "evaluate": 2, "drift": 2, "render": 6,
 }
 STAGE_PACKAGES = {
@@ -70,9 +70,13 @@ class StageResult:
     hit: bool
     seconds: float
     note: str | None = None
+    # Stage-specific fields of the run's record, e.g. the embed stage's ``reused`` and ``encoded``.
+    details: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        record = {k: v for k, v in asdict(self).items() if v is not None and k != "details"}
+        record.update(self.details or {})
+        return record
 
 
 def package_versions(names: tuple[str, ...]) -> dict[str, str]:
@@ -94,6 +98,17 @@ def stage_key(stage: str, inputs: dict[str, Any], settings: dict[str, Any]) -> s
 # committed) creates the file named by PAUSE_SIGNAL_ENV and waits to be killed.
 PAUSE_ENV = "TOPICS_TEST_PAUSE_IN_STAGE"
 PAUSE_SIGNAL_ENV = "TOPICS_TEST_PAUSE_SIGNAL"
+# Crash-test hook of the embed stage: when this is N, the stage commits its Nth chunk of new
+# vectors, then creates the file named by PAUSE_SIGNAL_ENV and waits to be killed.
+PAUSE_AFTER_CHUNK_ENV = "TOPICS_TEST_PAUSE_AFTER_CHUNK"
+
+
+def pause_after_chunk_for_tests(chunks_committed: int) -> None:
+    if os.environ.get(PAUSE_AFTER_CHUNK_ENV) != str(chunks_committed):
+        return
+    Path(os.environ[PAUSE_SIGNAL_ENV]).write_text(f"chunk {chunks_committed}")
+    while True:
+        time.sleep(0.5)
 
 
 def _paused_for_tests(stage: str, fill: Callable[[EntryWriter], dict | None]) -> Callable[[EntryWriter], dict | None]:

@@ -18,8 +18,8 @@ reduction reuses everything up to cluster; changing the representation chain reu
 assignment; changing only the LLM settings reuses everything but the labels.
 
 Stage names, keys and the cache's reuse-or-compute live in :mod:`topics.stage_cache`; the
-reference stages in :mod:`topics.reference_stages`, the LLM labels in
-:mod:`topics.label_stage`.
+embed stage (per-document vector reuse) in :mod:`topics.embed_stage`, the reference stages in
+:mod:`topics.reference_stages`, the LLM labels in :mod:`topics.label_stage`.
 """
 
 from __future__ import annotations
@@ -47,17 +47,19 @@ from topics.config import (
     ClusterConfig, CorpusConfig, EmbedConfig, ProjectConfig, ReduceConfig, RefineConfig, RenderConfig, RepresentConfig,
 )
 from topics.corpus import load_corpus
+from topics.embed_stage import embed
 from topics.label_stage import label
 from topics.reference_stages import assign, drift, reference_fingerprint
 from topics.represent import build_vectorizer
 from topics.represent import represent as represent_topics
 from topics.represent.chain import needs_embedding_model
 from topics.stage_cache import (
-    ALL_STAGES, CODE_VERSIONS, PAUSE_ENV, PAUSE_SIGNAL_ENV, REFERENCE_STAGES, STAGES, StageResult, _cached, stage_key,
+    ALL_STAGES, CODE_VERSIONS, PAUSE_AFTER_CHUNK_ENV, PAUSE_ENV, PAUSE_SIGNAL_ENV, REFERENCE_STAGES, STAGES, StageResult,
+    _cached, stage_key,
 )
 
 __all__ = [
-    "ALL_STAGES", "CODE_VERSIONS", "PAUSE_ENV", "PAUSE_SIGNAL_ENV", "REFERENCE_STAGES", "STAGES", "StageResult", "assign",
+    "ALL_STAGES", "CODE_VERSIONS", "PAUSE_AFTER_CHUNK_ENV", "PAUSE_ENV", "PAUSE_SIGNAL_ENV", "REFERENCE_STAGES", "STAGES", "StageResult", "assign",
     "cluster", "drift", "embed", "evaluate", "label", "load", "project", "publish", "reduce", "reference_fingerprint",
     "refine", "render", "represent", "stage_key", "with_downstream",
 ]
@@ -95,24 +97,6 @@ def load(store: ArtifactStore, input_path: str | Path, config: CorpusConfig, ref
         }
 
     return _cached(store, "load", key, fill, refresh, started)
-
-
-def embed(store: ArtifactStore, corpus_key: str, config: EmbedConfig, refresh: bool = False) -> StageResult:
-    """Embed the corpus texts (see :func:`topics.embed.encode`); entry file ``embeddings.npy``
-    float32 (n_docs, dim)."""
-    started = time.perf_counter()
-    corpus = store.get("load", corpus_key, verify=False)
-    settings = {"model": embed_mod.model_identity(config.model), "max_seq_length": config.max_seq_length, "normalize": True}
-    key = stage_key("embed", {"corpus": corpus.meta["fingerprint"]}, settings)
-
-    def fill(writer: EntryWriter) -> dict:
-        texts = corpus.table("documents.parquet")["text"].tolist()
-        device = embed_mod.resolve_device(config.device)
-        vectors = embed_mod.encode(texts, config.model, device, config.batch_size, config.max_seq_length, config.show_progress)
-        writer.array("embeddings.npy", vectors)
-        return {"model": settings["model"], "device": device, "dim": int(vectors.shape[1])}
-
-    return _cached(store, "embed", key, fill, refresh, started)
 
 
 def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute, file: str, refresh: bool) -> StageResult:
@@ -212,7 +196,7 @@ def represent(
         writer.json("vocabulary.json", result.vocabulary)
         with open(writer.path / "ctfidf.npz", "wb") as handle:
             sparse.save_npz(handle, result.ctfidf)
-        _save_reference_model(writer, result, embeddings, embedded.meta["model"], embed_mod.resolve_model(embed_config.model), config)
+        _save_reference_model(writer, result, embeddings, embedded.meta, embed_mod.resolve_model(embed_config.model), config)
         return {"n_topics": int((result.topics["topic"] >= 0).sum())}
 
     return _cached(store, "represent", key, fill, refresh, started)
@@ -223,13 +207,14 @@ def represent(
 MODEL_PREFIX = "model__"
 
 
-def _save_reference_model(writer: EntryWriter, result, embeddings: np.ndarray, identity: str, model_path: str, config: RepresentConfig) -> None:
+def _save_reference_model(writer: EntryWriter, result, embeddings: np.ndarray, embedded: dict, model_path: str, config: RepresentConfig) -> None:
     import tempfile
 
     real = result.topics["topic"] >= 0
     topic_ids = result.topics.loc[real, "topic"].tolist()
     thresholds = reference_mod.member_thresholds(embeddings, result.doc_topics, result.topic_embeddings[real.to_numpy()], topic_ids)
-    info = {"embedding_model": identity, "represent": config.term_settings()}
+    info = {"embedding_model": embedded["model"], "embedding_backend": f"{embedded['backend']}/{embedded['dtype']}",
+            "represent": config.term_settings()}
     with tempfile.TemporaryDirectory(dir=writer.path.parent) as folder:
         target = Path(folder) / "model"
         reference_mod.save_reference(target, result.model, model_path, info, result.topics, result.topic_embeddings, thresholds)
