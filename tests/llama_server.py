@@ -89,9 +89,11 @@ def main() -> int:
             with serve(smollm2_gguf_path(), log_path) as base_url:
                 started = time.monotonic()
                 reply = chat_once(base_url)
-        except (ServerFailed, OSError) as exc:
-            log = log_path.read_text()[-3000:] if log_path.is_file() else ""
-            print(f"llama.cpp server check FAILED: {exc}\n{log}", file=sys.stderr)
+        except ServerFailed as exc:  # its message ends with the server's log
+            print(f"llama.cpp server check FAILED: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:  # e.g. the server died during the completion
+            print(f"llama.cpp server check FAILED: {exc}\n{log_path.read_text()[-3000:]}", file=sys.stderr)
             return 1
     if not reply.strip():
         print("llama.cpp server check FAILED: the chat completion came back empty", file=sys.stderr)

@@ -96,5 +96,7 @@ def test_each_backend_is_its_own_vector_space():
 def test_fp16_off_cuda_is_a_clear_error():
     with pytest.raises(embed.EmbeddingError, match="fp16 needs"):
         embed.vector_space(device="cpu", precision="fp16")
+    with pytest.raises(embed.EmbeddingError, match="fp16 needs"):
+        embed.vector_space(backend="onnx-int8", device="cuda", precision="fp16")
     with pytest.raises(embed.EmbeddingError, match="unknown"):
         embed.vector_space(backend="tensorrt")

@@ -71,6 +71,17 @@ def test_identical_texts_are_encoded_once(base_120, arxiv_table, tmp_path):
     np.testing.assert_array_equal(matrix[:6], matrix[6:])
 
 
+def test_stored_texts_count_once_per_document(base_120, arxiv_table, tmp_path):
+    table, folder, _ = base_120
+    stored = table.head(3)
+    new = arxiv_table.iloc[::6].iloc[200:202]
+    mixed = pd.concat([stored, stored.assign(arxiv_id=stored["arxiv_id"] + "-copy"), new,
+                       new.assign(arxiv_id=new["arxiv_id"] + "-copy")], ignore_index=True)
+    record, matrix = _embed(ArtifactStore(folder / "cache"), mixed, tmp_path, "mixed")
+    assert (record["reused"], record["encoded"]) == (6, 2)
+    np.testing.assert_array_equal(matrix[:3], matrix[3:6])
+
+
 _KILLED_RUN = """
 import sys
 from topics import stages

@@ -71,7 +71,8 @@ def test_manifest(first_run, arxiv_300):
     embedded = _stages(first_run)["embed"]
     assert isinstance(embedded["reused"], int) and isinstance(embedded["encoded"], int)
     assert embedded["reused"] + embedded["encoded"] == 300  # 300 distinct abstracts
-    assert (embedded["backend"], embedded["dtype"], embedded["device"]) == ("torch", "fp32", "cpu")
+    assert (embedded["backend"], embedded["dtype"]) == ("torch", "fp32")
+    assert embedded["device"] in ("cpu", None)  # None: an earlier test's run had stored every vector
     assert {"bertopic", "prefect", "sentence-transformers", "umap-learn", "hdbscan"} <= set(manifest["versions"])
     json.dumps(manifest)
 

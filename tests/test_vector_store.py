@@ -52,3 +52,15 @@ def test_damaged_chunk_is_discarded_not_used(tmp_path):
 
     assert not vectors.locate(digests).found.any()
     assert vectors.chunk_keys() == []  # moved aside, so its texts are encoded again
+
+
+def test_unreadable_digests_are_discarded_not_fatal(tmp_path):
+    store = ArtifactStore(tmp_path)
+    vectors = VectorStore(store, SPACE)
+    digests = text_digests(["a", "b"])
+    empty = vectors.commit(digests[:1], _unit(1))
+    wrong_dtype = vectors.commit(digests[1:], _unit(1, seed=1))
+    (store.entry_dir("vectors", empty) / "digests.npy").write_bytes(b"")
+    np.save(store.entry_dir("vectors", wrong_dtype) / "digests.npy", np.arange(3))
+    assert not vectors.locate(digests).found.any()
+    assert vectors.chunk_keys() == []

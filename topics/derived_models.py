@@ -8,7 +8,9 @@ anew. Building happens under the store's per-key lock, so concurrent runs build 
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -29,6 +31,7 @@ def derived_model(store: ArtifactStore | None, backend: str, identity: dict, bui
     """
     if store is None:
         folder = Path(tempfile.mkdtemp(prefix=f"topics-{backend}-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         build(folder)
         return folder
     key = stable_key(STAGE, backend, identity)

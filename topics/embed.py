@@ -116,12 +116,12 @@ def precision_for(backend: str, device: str, precision: str = "auto") -> str:
     EmbeddingError
         If ``fp16`` is asked for off CUDA or with a backend other than ``torch``.
     """
+    if precision == "fp16" and (backend != "torch" or device != "cuda"):
+        raise EmbeddingError(f"embed.precision fp16 needs embed.backend torch on a CUDA device (backend {backend}, device {device})")
     if backend == "onnx-int8":
         return "int8"
     if precision == "auto":
         return "fp16" if backend == "torch" and device == "cuda" else "fp32"
-    if precision == "fp16" and (backend != "torch" or device != "cuda"):
-        raise EmbeddingError(f"embed.precision fp16 needs embed.backend torch on a CUDA device (backend {backend}, device {device})")
     return precision
 
 
@@ -191,6 +191,11 @@ BACKEND_PACKAGES = {
 }
 # model2vec distillation settings of the static backend (no PCA: the model's dimension is kept).
 STATIC_DISTILL = {"pca_dims": None, "sif_coefficient": 1e-4, "quantize_to": "float32"}
+
+
+def space_label(space: dict) -> str:
+    """``"<backend>/<dtype>"`` of a vector space (or an embed entry's metadata), e.g. ``torch/fp32``."""
+    return f"{space['backend']}/{space['dtype']}"
 
 
 def vector_space(model: str = "default", backend: str = "torch", device: str = "auto", precision: str = "auto",

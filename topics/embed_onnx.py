@@ -26,7 +26,7 @@ import numpy as np
 from topics.embed import BACKEND_PACKAGES, EmbeddingError, Encoder, model_identity, precision_for, resolve_model
 from topics.stage_cache import package_versions
 
-_POOLING_MODES = ("cls", "max", "mean")
+_POOLING_MODES = {"cls": "pooling_mode_cls_token", "max": "pooling_mode_max_tokens", "mean": "pooling_mode_mean_tokens"}
 _SUPPORTED_MODULES = ("Transformer", "Pooling", "Normalize")
 
 
@@ -65,9 +65,9 @@ def read_layout(root: Path) -> tuple[Path, str, int]:
     for module, kind in zip(modules, kinds):
         if kind == "Pooling":
             pooling = json.loads((root / module["path"] / "config.json").read_text())
-            chosen = [name for name in _POOLING_MODES if pooling.get(f"pooling_mode_{name}_token" if name == "cls" else f"pooling_mode_{name}_tokens")]
-            others = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v and not any(n in k for n in _POOLING_MODES)]
-            if len(chosen) != 1 or others:
+            modes = [key for key, value in pooling.items() if key.startswith("pooling_mode_") and value]
+            chosen = [name for name, key in _POOLING_MODES.items() if key in modes]
+            if len(modes) != 1 or len(chosen) != 1:
                 raise EmbeddingError(f"embed.backend onnx: pooling {pooling} of {root} is not one of mean, cls, max")
             mode = chosen[0]
     max_seq_length = 512

@@ -50,9 +50,13 @@ def embed_documents(store: ArtifactStore, texts: list[str], config: EmbedConfig,
 
     Raises
     ------
+    ValueError
+        If ``texts`` is empty.
     topics.embed.EmbeddingError
         If the model cannot be loaded or converted.
     """
+    if not texts:
+        raise ValueError("no documents to embed")
     vectors = VectorStore(store, config_space(config))
     digests = text_digests(texts)
     located = vectors.locate(digests)
@@ -66,6 +70,8 @@ def embed_documents(store: ArtifactStore, texts: list[str], config: EmbedConfig,
     device = None
     if len(to_encode):
         encoder = load_config_encoder(config, store)
+        if encoder.space() != vectors.space:  # never file vectors under another space's name
+            raise embed_mod.EmbeddingError(f"the {config.backend} encoder computes {encoder.space()}, not {vectors.space}")
         device = encoder.device
         new_keys, new_digests = [], []
         from tqdm.auto import tqdm

@@ -14,6 +14,7 @@ from topics import drift as drift_mod
 from topics import reference as reference_mod
 from topics.artifacts import ArtifactStore, EntryWriter, file_sha256, stable_key
 from topics.config import ClusterConfig, ReferenceConfig
+from topics.embed import space_label
 from topics.stage_cache import StageResult, _cached, stage_key
 
 def assign(
@@ -32,8 +33,7 @@ def assign(
     def fill(writer: EntryWriter) -> dict:
         corpus = store.get("load", corpus_key, verify=False)
         embedded = store.get("embed", embed_key, verify=False)
-        reference_mod.check_vector_space(reference_dir, reference.info, embedded.meta["model"],
-                                         f"{embedded.meta['backend']}/{embedded.meta['dtype']}")
+        reference_mod.check_vector_space(reference_dir, reference.info, embedded.meta["model"], space_label(embedded.meta))
         documents = corpus.table("documents.parquet")
         result = reference_mod.assign(
             documents["doc_id"].astype(str).tolist(), documents["text"].tolist(), np.asarray(embedded.array("embeddings.npy")),

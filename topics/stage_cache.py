@@ -10,7 +10,8 @@ A stage's key hashes everything that shapes its output and nothing else:
 - the keys (or, for embeddings, the corpus fingerprint) of its inputs,
 - its own settings, less those that cannot change the result (batch size, device,
   progress bars),
-- for embeddings, the model's identity (name plus a digest of its files),
+- for embeddings, the vector space: the model's identity (name plus a digest of its files),
+  backend, dtype and ``max_seq_length`` (see :func:`topics.embed.vector_space`),
 - the versions of the packages that compute it, and ``CODE_VERSIONS[stage]``, to be
   bumped whenever a change here alters that stage's output.
 

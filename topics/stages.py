@@ -9,7 +9,8 @@ A stage's key hashes everything that shapes its output and nothing else:
 - the keys (or, for embeddings, the corpus fingerprint) of its inputs,
 - its own settings, less those that cannot change the result (batch size, device,
   progress bars),
-- for embeddings, the model's identity (name plus a digest of its files),
+- for embeddings, the vector space: the model's identity (name plus a digest of its files),
+  backend, dtype and ``max_seq_length`` (see :func:`topics.embed.vector_space`),
 - the versions of the packages that compute it, and ``CODE_VERSIONS[stage]``, to be
   bumped whenever a change here alters that stage's output.
 
@@ -213,7 +214,7 @@ def _save_reference_model(writer: EntryWriter, result, embeddings: np.ndarray, e
     real = result.topics["topic"] >= 0
     topic_ids = result.topics.loc[real, "topic"].tolist()
     thresholds = reference_mod.member_thresholds(embeddings, result.doc_topics, result.topic_embeddings[real.to_numpy()], topic_ids)
-    info = {"embedding_model": embedded["model"], "embedding_backend": f"{embedded['backend']}/{embedded['dtype']}",
+    info = {"embedding_model": embedded["model"], "embedding_backend": embed_mod.space_label(embedded),
             "represent": config.term_settings()}
     with tempfile.TemporaryDirectory(dir=writer.path.parent) as folder:
         target = Path(folder) / "model"

@@ -84,10 +84,15 @@ class VectorStore:
         keys, stored = [], []
         for key in self.chunk_keys():
             try:
-                stored.append(np.load(self.store.entry_dir(STAGE, key) / "digests.npy", allow_pickle=False))
-                keys.append(key)
-            except (OSError, ValueError) as exc:
+                chunk_digests = np.load(self.store.entry_dir(STAGE, key) / "digests.npy", allow_pickle=False)
+            except (OSError, ValueError, EOFError) as exc:
                 self._drop(key, exc)
+                continue
+            if chunk_digests.dtype != DIGEST_DTYPE or chunk_digests.ndim != 1:
+                self._drop(key, ValueError(f"digests.npy holds {chunk_digests.dtype} {chunk_digests.shape}"))
+                continue
+            stored.append(chunk_digests)
+            keys.append(key)
         located = match(digests, keys, stored)
         used = []
         for index in np.unique(located.chunk[located.found]):
