@@ -173,7 +173,9 @@ class TorchEncoder(Encoder):
                 self.model.half()
             else:
                 self.model.float()
-        self.dim = int(self.model.get_embedding_dimension())
+        # get_embedding_dimension is sentence-transformers 6's name; older releases have only the long one.
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False,
