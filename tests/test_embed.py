@@ -13,6 +13,13 @@ def test_encode_shape_dtype_and_norm(arxiv_300_embedded):
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-4)
 
 
+def test_a_vector_does_not_depend_on_its_batch(arxiv_300_embedded):
+    texts, _, embeddings = arxiv_300_embedded
+    encoder = embed.TorchEncoder(device="cpu")
+    for i in (0, 7, 150):
+        np.testing.assert_array_equal(encoder.encode([texts[i]])[0], embeddings[i])
+
+
 def test_similar_texts_are_closer_than_unrelated(arxiv_300_embedded):
     texts, _, embeddings = arxiv_300_embedded
     again = embed.encode([texts[0], "A recipe for banana bread with walnuts."], show_progress=False, batch_size=2)

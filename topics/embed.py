@@ -178,9 +178,27 @@ class TorchEncoder(Encoder):
         self.dim = int(dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False,
-                                    convert_to_numpy=True, normalize_embeddings=True)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        """Batches hold texts of one token count only: with no padding, a document's vector is
+        bit-identical whatever its batch-mates, so reused and fresh vectors agree exactly and a
+        run's matrix does not depend on what the store held before."""
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for rows in same_length_groups(self.model.tokenizer, texts, self.model.max_seq_length):
+            vectors = self.model.encode([texts[i] for i in rows], batch_size=self.batch_size, show_progress_bar=False,
+                                        convert_to_numpy=True, normalize_embeddings=True)
+            out[rows] = vectors
+        return out
+
+
+def same_length_groups(tokenizer, texts: list[str], max_length: int | None) -> list[list[int]]:
+    """Indices of ``texts`` grouped by token count after truncation to ``max_length``."""
+    if not texts:
+        return []
+    ids = tokenizer(texts, truncation=max_length is not None, max_length=max_length)["input_ids"]
+    groups: dict[int, list[int]] = {}
+    for index, tokens in enumerate(ids):
+        groups.setdefault(len(tokens), []).append(index)
+    return list(groups.values())
 
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "static")

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from topics.embed import BACKEND_PACKAGES, EmbeddingError, Encoder, model_identity, precision_for, resolve_model
+from topics.embed import (
+    BACKEND_PACKAGES, EmbeddingError, Encoder, model_identity, precision_for, resolve_model, same_length_groups,
+)
 from topics.stage_cache import package_versions
 
 _POOLING_MODES = {"cls": "pooling_mode_cls_token", "max": "pooling_mode_max_tokens", "mean": "pooling_mode_mean_tokens"}
@@ -158,18 +160,23 @@ class OnnxEncoder(Encoder):
         self.seq_limit = max_seq_length or layout["max_seq_length"]
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.session = onnxruntime.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
-        self.dim = int(self.encode(["dimension probe"]).shape[1])
+        probe = self.tokenizer(["dimension probe"], return_tensors="np")
+        self.dim = int(self.session.run(["last_hidden_state"], {n: probe[n].astype(np.int64) for n in self.inputs})[0].shape[-1])
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        parts = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = self.tokenizer(list(texts[start:start + self.batch_size]), padding=True, truncation=True,
-                                   max_length=self.seq_limit, return_tensors="np")
-            feed = {name: batch[name].astype(np.int64) for name in self.inputs}
-            hidden = self.session.run(["last_hidden_state"], feed)[0]
-            parts.append(pool(hidden, feed["attention_mask"], self.pooling))
-        vectors = np.concatenate(parts) if parts else np.empty((0, self.dim), dtype=np.float32)
-        return normalize(vectors)
+        """Batches hold texts of one token count only (no padding), as in
+        :meth:`topics.embed.TorchEncoder.encode`; int8 activations are still quantised per batch."""
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for group in same_length_groups(self.tokenizer, texts, self.seq_limit):
+            for start in range(0, len(group), self.batch_size):
+                rows = group[start:start + self.batch_size]
+                batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=self.seq_limit,
+                                       return_tensors="np")
+                feed = {name: batch[name].astype(np.int64) for name in self.inputs}
+                hidden = self.session.run(["last_hidden_state"], feed)[0]
+                out[rows] = normalize(pool(hidden, feed["attention_mask"], self.pooling))
+        return out
 
 
 def pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
