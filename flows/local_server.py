@@ -52,23 +52,31 @@ def stop_process_group(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def wait_until_healthy(process: subprocess.Popen, port: int, log_path: Path, timeout_s: float) -> None:
-    """Wait until the Prefect server ``process`` answers ``/api/health`` on ``port``.
+def wait_until_answering(process: subprocess.Popen, url: str, log_path: Path, timeout_s: float, what: str) -> None:
+    """Wait until the server ``process`` answers a GET of ``url``.
 
     Raises
     ------
     RuntimeError
-        If the process exits or ``timeout_s`` passes first; the message ends with its log.
+        If the process exits or ``timeout_s`` passes first; the message names ``what``, says
+        which, and ends with the server's log.
     """
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
+            urllib.request.urlopen(url, timeout=2)
             return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Prefect server did not start: {log_path.read_text()[-2000:]}") from None
+                state = f"exited with {process.returncode}" if process.poll() is not None else f"did not answer in {timeout_s:.0f} s"
+                raise RuntimeError(f"{what} did not start ({state}): {log_path.read_text()[-2000:]}") from None
             time.sleep(0.25)
+
+
+def wait_until_healthy(process: subprocess.Popen, port: int, log_path: Path, timeout_s: float) -> None:
+    """Wait until the Prefect server ``process`` answers ``/api/health`` on ``port`` (see
+    :func:`wait_until_answering`)."""
+    wait_until_answering(process, f"http://127.0.0.1:{port}/api/health", log_path, timeout_s, "the Prefect server")
 
 
 @contextmanager

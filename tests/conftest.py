@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,22 @@ def corpus_file(name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"test corpus missing: {path} (set TOPICS_TEST_CORPORA to the shared corpora folder)")
     return path
+
+
+def sigkill_when_paused(process: subprocess.Popen, signal_file: Path, what: str, timeout_s: float = 600) -> None:
+    """Wait until ``process`` (leading its own session, stderr piped) creates ``signal_file``
+    through a pause hook, then SIGKILL its process group; fail the test if it ends first or
+    ``timeout_s`` passes. ``what`` names the awaited point, e.g. "its second chunk"."""
+    deadline = time.monotonic() + timeout_s
+    while not signal_file.exists():
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before {what}: {process.stderr.read().decode()[-2000:]}")
+        if time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail(f"the run never reached {what}")
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @pytest.fixture(scope="session")

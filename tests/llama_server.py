@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from flows.local_server import free_port, stop_process_group
+from flows.local_server import free_port, stop_process_group, wait_until_answering
 
 MODEL_ALIAS = "smollm2"
 
@@ -49,16 +49,10 @@ def serve(gguf: Path, log_path: Path, startup_timeout_s: float = 120.0) -> Itera
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + startup_timeout_s
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    state = f"exited with {process.returncode}" if process.poll() is not None else f"did not answer in {startup_timeout_s:.0f} s"
-                    raise ServerFailed(f"llama_cpp.server {state}: {log_path.read_text()[-3000:]}") from None
-                time.sleep(0.25)
+        try:
+            wait_until_answering(process, f"http://127.0.0.1:{port}/v1/models", log_path, startup_timeout_s, "llama_cpp.server")
+        except RuntimeError as exc:
+            raise ServerFailed(str(exc)) from None
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         stop_process_group(process)

@@ -2,16 +2,15 @@
 encoded once, and a run killed (SIGKILL) after its second chunk resumes from its chunks."""
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import sigkill_when_paused
 from topics import stages
 from topics.artifacts import ArtifactStore
 from topics.config import CorpusConfig, EmbedConfig
@@ -101,16 +100,7 @@ def test_sigkill_after_second_chunk_then_resume(base_120, tmp_path):
     env = {**os.environ, stages.PAUSE_AFTER_CHUNK_ENV: "2", stages.PAUSE_SIGNAL_ENV: str(signal_file)}
     process = subprocess.Popen([sys.executable, "-c", _KILLED_RUN, str(cache), str(path)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while not signal_file.exists():
-        if process.poll() is not None:
-            pytest.fail(f"the run ended before its second chunk: {process.stderr.read().decode()[-2000:]}")
-        if time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail("the run never committed its second chunk")
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    sigkill_when_paused(process, signal_file, "its second chunk")
 
     store = ArtifactStore(cache)
     assert len(list((cache / "vectors").glob("*/_entry.json"))) == 2

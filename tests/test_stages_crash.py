@@ -6,16 +6,14 @@ files but not committed them when the process is killed, the worst moment for a 
 """
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import ARXIV_COLUMNS
+from conftest import ARXIV_COLUMNS, sigkill_when_paused
 from flows.topic_pipeline import topic_pipeline
 from topics.artifacts import ArtifactStore
 from topics.run import read_manifest
@@ -72,16 +70,7 @@ def _kill_during(stage: str, corpus: Path, cache: Path, root: Path, api_url: str
     env = _env(PREFECT_API_URL=api_url, **{PAUSE_ENV: stage, PAUSE_SIGNAL_ENV: str(signal_file)})
     before = set(root.iterdir()) if root.exists() else set()
     process = subprocess.Popen(_command(corpus, cache, root), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while not signal_file.exists():
-        if process.poll() is not None:
-            pytest.fail(f"run ended before reaching {stage}: {process.stderr.read().decode()[-2000:]}")
-        if time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail(f"run never reached {stage}")
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    sigkill_when_paused(process, signal_file, f"the {stage} stage")
     (run_dir,) = set(root.iterdir()) - before
     return run_dir
 
