@@ -92,6 +92,11 @@ def test_backend_loads_offline_with_the_models_dimension(backend, models_store, 
 
 
 def test_each_backend_is_its_own_vector_space():
+    from typing import get_args
+
+    from topics.config import EmbedConfig
+
+    assert get_args(EmbedConfig.model_fields["backend"].annotation) == embed.BACKENDS  # settings and code in step
     spaces = [embed.vector_space(backend=b, device="cpu") for b in embed.BACKENDS]
     assert len({str(s) for s in spaces}) == len(embed.BACKENDS)
     assert [s["dtype"] for s in spaces] == ["fp32", "fp32", "int8", "fp32"]

@@ -201,14 +201,14 @@ def same_length_groups(tokenizer, texts: list[str], max_length: int | None) -> l
     return list(groups.values())
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8", "static")
-# The packages whose versions shape each backend's vectors.
+# Each backend, and the packages whose versions shape its vectors.
 BACKEND_PACKAGES = {
     "torch": ("sentence-transformers", "transformers", "torch"),
     "onnx": ("torch", "transformers", "onnx", "onnxruntime"),
     "onnx-int8": ("torch", "transformers", "onnx", "onnxruntime"),
     "static": ("model2vec", "transformers", "torch"),
 }
+BACKENDS = tuple(BACKEND_PACKAGES)
 # model2vec distillation settings of the static backend (no PCA: the model's dimension is kept).
 STATIC_DISTILL = {"pca_dims": None, "sif_coefficient": 1e-4, "quantize_to": "float32"}
 
