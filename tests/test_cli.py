@@ -67,7 +67,7 @@ def test_too_few_documents(capsys, tmp_path):
 def test_malformed_jsonl_late_in_the_file(capsys, tmp_path):
     path = tmp_path / "late.jsonl"
     path.write_text('{"text": "fine"}\n' * 150 + '{"text": broken\n')
-    assert "cannot read as jsonl" in _error(capsys, ["run", "--input", str(path)])
+    assert "late.jsonl, line 151: not valid JSON" in _error(capsys, ["run", "--input", str(path)])
 
 
 def test_non_empty_out_dir(capsys, tmp_path):

@@ -33,10 +33,19 @@ def test_tweets_empty_text_is_dropped_and_logged():
 
 
 def test_repeated_ids_keep_first(tmp_path):
-    table = pd.read_parquet(corpus_file("arxiv_ml_topics_doosik71.parquet"))
-    corpus = load_corpus(corpus_file("arxiv_ml_topics_doosik71.parquet"), CorpusConfig(id_column="arxiv_id", time_column="year"))
+    source = corpus_file("arxiv_ml_topics_doosik71.parquet")
+    table = pd.read_parquet(source)
+    # The real file gives two ids to two versions of an abstract each: no id, so refused.
+    with pytest.raises(CorpusError, match=r"corpus.id_column 'arxiv_id' is not a unique id: 2 id\(s\) are given to different texts"):
+        load_corpus(source, CorpusConfig(id_column="arxiv_id", time_column="year"))
+    versions = table.groupby("arxiv_id")["text"].transform("nunique")
+    same_text = table[versions == 1].reset_index(drop=True)
+    path = tmp_path / "repeated_rows.parquet"
+    same_text.to_parquet(path)
+    corpus = load_corpus(path, CorpusConfig(id_column="arxiv_id", time_column="year"))
     assert corpus.documents["doc_id"].is_unique
-    repeats = table["arxiv_id"].duplicated().sum()
+    repeats = same_text["arxiv_id"].duplicated().sum()
+    assert repeats > 100
     assert (corpus.dropped["reason"] == "duplicate_id").sum() == repeats
     assert pd.api.types.is_integer_dtype(corpus.documents["time"])  # integer years stay years
 

@@ -35,6 +35,10 @@ class CorpusConfig(_Section):
     label_column: str | None = None
     title_column: str | None = None
     format: Literal["auto", "parquet", "csv", "jsonl"] = "auto"
+    # CSV and JSON Lines only; any codec Python knows, e.g. cp1252 or latin-1.
+    encoding: str = "utf-8"
+    # A text column of numbers is refused unless this asks for numbers to be read as text.
+    numbers_as_text: bool = False
 
 
 class EmbedConfig(_Section):

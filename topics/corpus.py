@@ -8,29 +8,27 @@ each drop recorded with its input row number, id and reason:
 ``missing_text``   the text cell is null
 ``empty_text``     the text is empty or whitespace only
 ``missing_id``     the configured id column is null for this row
-``duplicate_id``   an earlier kept row already has this id (the first occurrence wins)
+``duplicate_id``   an earlier kept row has this id and the same text (a repeated row)
+
+A text column that holds something other than strings (numbers, lists, objects, booleans) is
+refused, naming the column and rows; numbers are read as text only with
+``corpus.numbers_as_text``. An id given to two different texts is refused too: it is no id.
 """
 
 from __future__ import annotations
 
 import hashlib
+import numbers
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from topics.artifacts import file_sha256
 from topics.config import CorpusConfig
-
-SUFFIX_FORMATS = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
+from topics.corpus_read import SUFFIX_FORMATS, CorpusError, detect_format, read_table  # noqa: F401 - re-exported
 
 # The embedded default: arXiv abstracts submitted 2007-03-31..04-16 (CC0 metadata; the rows
 # under non-commercial or no-derivatives licences were removed before shipping).
@@ -42,10 +40,6 @@ DEFAULT_CORPUS_COLUMNS = {
     "label_column": "label",
     "title_column": "title",
 }
-
-
-class CorpusError(ValueError):
-    """Raised when a corpus file cannot be read as configured; the message names file and column."""
 
 
 @dataclass(frozen=True)
@@ -117,40 +111,6 @@ def resolve_input(input_path: str | Path | None, config: CorpusConfig) -> tuple[
     return default_corpus_path(), config.model_copy(update=columns)
 
 
-def detect_format(path: Path, configured: str = "auto") -> str:
-    if configured != "auto":
-        return configured
-    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted(SUFFIX_FORMATS))
-        raise CorpusError(f"{path}: cannot tell the format from suffix {path.suffix!r} (known: {known}); set corpus.format")
-    return fmt
-
-
-def read_table(path: str | Path, fmt: str = "auto") -> pd.DataFrame:
-    """Read a corpus file into a DataFrame with every column as read.
-
-    Raises
-    ------
-    CorpusError
-        If the file is missing or cannot be parsed in the given format.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CorpusError(f"input file not found: {path}")
-    fmt = detect_format(path, fmt)
-    try:
-        if fmt == "parquet":
-            return pd.read_parquet(path)
-        if fmt == "csv":
-            sep = "\t" if path.suffix.lower() == ".tsv" else ","
-            # Ids and texts are read as strings: "007" must stay "007".
-            return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
-        return pd.read_json(path, lines=True, dtype=False)
-    except Exception as exc:  # noqa: BLE001 - every reader raises its own types
-        raise CorpusError(f"{path}: cannot read as {fmt}: {exc}") from None
-
-
 def _require_column(columns, column: str, key: str, path: Path) -> None:
     if column not in columns:
         available = ", ".join(map(str, list(columns)[:20]))
@@ -176,12 +136,13 @@ def load_corpus(path: str | Path, config: CorpusConfig | None = None) -> Corpus:
     Raises
     ------
     CorpusError
-        Missing file, unreadable format, a configured column that is absent, an
-        unparseable time column, or no document left after dropping.
+        Missing file, unreadable format, a configured column that is absent, a text column
+        that is not text, an id column that gives one id to different texts, an unparseable
+        time column, or no document left after dropping.
     """
     config = config or CorpusConfig()
     path = Path(path)
-    table = read_table(path, config.format)
+    table = read_table(path, config.format, config.encoding)
     wanted = {"text": ("text_column", config.text_column)}
     for name in ("id", "time", "label", "title"):
         column = getattr(config, f"{name}_column")
@@ -198,6 +159,7 @@ def load_corpus(path: str | Path, config: CorpusConfig | None = None) -> Corpus:
     else:
         ids = pd.Series(rows.astype(str), index=table.index)
 
+    texts = _text_values(texts, config, path)
     reasons = pd.Series(None, index=table.index, dtype=object)
     missing_text = texts.isna()
     reasons[missing_text] = "missing_text"
@@ -205,6 +167,7 @@ def load_corpus(path: str | Path, config: CorpusConfig | None = None) -> Corpus:
     empty = ~missing_text & (as_text.fillna("").str.strip() == "")
     reasons[empty & reasons.isna()] = "empty_text"
     reasons[ids.isna() & reasons.isna()] = "missing_id"
+    _refuse_conflicting_ids(ids, as_text, reasons, config.id_column, path)
     # Only rows still kept compete for an id, so a dropped empty row never shadows a real one.
     duplicate = ids.where(reasons.isna()).duplicated(keep="first") & reasons.isna() & ids.notna()
     reasons[duplicate] = "duplicate_id"
@@ -229,6 +192,84 @@ def load_corpus(path: str | Path, config: CorpusConfig | None = None) -> Corpus:
     documents["doc_id"] = documents["doc_id"].astype(str)
     documents["text"] = documents["text"].astype(str)
     return Corpus(documents=documents.reset_index(drop=True), dropped=dropped, source=str(path))
+
+
+def _text_values(texts: pd.Series, config: CorpusConfig, path: Path) -> pd.Series:
+    """The text column with every non-null value a str; numbers become text only with
+    ``corpus.numbers_as_text``.
+
+    Raises
+    ------
+    CorpusError
+        Naming the column, how many values are not text, and the first rows with their types.
+    """
+    column = config.text_column
+    if pd.api.types.is_string_dtype(texts.dtype) and texts.dtype != object:
+        return texts
+    present = texts[texts.notna()]
+    kinds = present.map(type)
+    wrong = kinds[kinds != str]
+    if wrong.empty:
+        return texts
+    numeric = wrong.map(lambda kind: issubclass(kind, numbers.Real) and not issubclass(kind, (bool, np.bool_)))
+    if config.numbers_as_text and numeric.all():
+        converted = texts.astype(object).copy()
+        converted[wrong.index] = [_number_text(present[i]) for i in wrong.index]
+        return converted
+    examples = ", ".join(
+        f"row {row} is {_kind_name(kinds[row])} ({_short(present[row])})" for row in wrong.index[:3]
+    )
+    hint = (
+        "; set corpus.numbers_as_text=true to read numbers as text" if numeric.all()
+        else "; the text column must hold one string per document"
+    )
+    raise CorpusError(
+        f"{path}: corpus.text_column {column!r} must hold text, but {len(wrong)} value(s) are not strings: {examples}{hint}"
+    )
+
+
+def _kind_name(kind: type) -> str:
+    names = {
+        (bool, np.bool_): "a boolean", numbers.Integral: "an integer", numbers.Real: "a number", dict: "an object",
+        (list, tuple, np.ndarray): "a list",
+    }
+    for base, name in names.items():
+        if issubclass(kind, base):
+            return name
+    return f"a {kind.__name__}"
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = repr(value.tolist() if hasattr(value, "tolist") else value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _number_text(value: object) -> str:
+    if isinstance(value, numbers.Real) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _refuse_conflicting_ids(ids: pd.Series, texts: pd.Series, reasons: pd.Series, column: str | None, path: Path) -> None:
+    """An id given to different texts is not an id: refuse the corpus rather than drop rows.
+    (The same id with the same text is a duplicate row, dropped and counted by the caller.)"""
+    if column is None:
+        return
+    kept = pd.DataFrame({"id": ids, "text": texts})[reasons.isna() & ids.notna()]
+    repeated = kept[kept["id"].duplicated(keep=False)]
+    if repeated.empty:
+        return
+    distinct = repeated.groupby("id", sort=False)["text"].nunique()
+    conflicting = distinct[distinct > 1]
+    if conflicting.empty:
+        return
+    example = conflicting.index[0]
+    rows = repeated.index[repeated["id"] == example][:2].tolist()
+    raise CorpusError(
+        f"{path}: corpus.id_column {column!r} is not a unique id: {len(conflicting)} id(s) are given to different "
+        f"texts (e.g. {example!r} on rows {rows[0]} and {rows[1]}); choose a unique id column, or unset "
+        "corpus.id_column to number the rows"
+    )
 
 
 def _id_to_str(value: object) -> str | None:
