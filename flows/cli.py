@@ -24,14 +24,17 @@ from datetime import datetime, timezone
 from contextlib import ExitStack
 from pathlib import Path
 
+from flows.console import find_run_dir, quiet_tracebacks
 from flows.local_server import private_prefect_server
+from topics import preflight
 from topics.artifacts import ArtifactStore
 from topics.config import ConfigError, RunConfig, load_config
-from topics.corpus import CorpusError, load_corpus, resolve_input
+from topics.corpus import Corpus, CorpusError, load_corpus, resolve_input
+from topics.preflight import Adjustment, PreflightError
+from topics.run import ERROR_LOG, error_line
 from topics.embed import EmbeddingError, space_label, vector_space
 from topics.reference import check_vector_space, load_reference
 from topics.represent.llm_clients import local_model_path
-from topics.reduce import MIN_DOCS
 from topics.stages import ALL_STAGES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -52,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="a completed earlier run to compare with: new documents are assigned to its topics "
                           "(reference.mode=assign) or topics are refitted and matched (refit); adds drift.json and drift.html")
     run.add_argument("--no-cache", action="store_true", help="neither read nor fill the artifact cache")
+    run.add_argument("--verbose", action="store_true", help="show Prefect's tracebacks on the console (always in <run>/error.log)")
 
     cache = commands.add_parser("cache", help="inspect or prune the artifact cache")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
@@ -89,26 +93,57 @@ def check_reference(run_dir: str, space: dict) -> None:
     check_vector_space(run_dir, reference.info, space["model"], space_label(space))
 
 
+def check_run(args: argparse.Namespace) -> tuple[RunConfig, list[Adjustment], Corpus]:
+    """Every check that needs no model: settings, input, corpus terms, where outputs go.
+
+    Raises
+    ------
+    ConfigError, CorpusError, EmbeddingError, PreflightError, ValueError
+        With the one-line reason.
+    """
+    settings = load_config(args.config, args.overrides)
+    preflight.check_settings(settings)
+    input_path, corpus_config = resolve_input(args.input, settings.corpus)
+    if args.out and Path(args.out).exists() and (not Path(args.out).is_dir() or any(Path(args.out).iterdir())):
+        raise PreflightError(f"--out {args.out}: exists and is not an empty directory")
+    preflight.check_writable(args.out or settings.output.root, "--out" if args.out else "output.root")
+    if settings.cache.enabled and not args.no_cache:
+        preflight.check_writable(settings.cache.dir, "cache.dir")
+    # Reading the whole corpus here (seconds even for large files) catches malformed rows
+    # and corpora that can give no topic before Prefect starts; the flow reads it again.
+    corpus = load_corpus(input_path, corpus_config)
+    try:
+        preflight.check_corpus_size(len(corpus))
+    except PreflightError as exc:
+        raise PreflightError(f"{input_path}: {exc}") from None
+    preflight.check_terms(corpus.texts, settings.represent)
+    llm = settings.represent.llm
+    if llm.enabled and llm.provider == "local":
+        local_model_path(llm)
+    embed = settings.embed  # e.g. fp16 off CUDA is a settings error: say so before any work
+    space = vector_space(embed.model, embed.backend, embed.device, embed.precision, embed.max_seq_length)
+    if args.reference:
+        check_reference(args.reference, space)
+    return settings, preflight.planned_adjustments(settings, len(corpus)), corpus
+
+
+def _notes(corpus: Corpus, adjustments: list[Adjustment]) -> None:
+    """What the user should know before the run starts: rows dropped, settings adjusted."""
+    if len(corpus.dropped):
+        counts = ", ".join(f"{reason}={n}" for reason, n in corpus.dropped["reason"].value_counts().items())
+        total = len(corpus) + len(corpus.dropped)
+        print(f"topics: note: {len(corpus.dropped)} of {total} rows dropped ({counts}); they are listed in dropped.parquet",
+              file=sys.stderr)
+    for adjustment in adjustments:
+        print(f"topics: note: {adjustment.line()}", file=sys.stderr)
+
+
 def run_command(args: argparse.Namespace) -> int:
     try:
-        settings = load_config(args.config, args.overrides)
-        input_path, corpus_config = resolve_input(args.input, settings.corpus)
-        # Reading the whole corpus here (seconds even for large files) catches malformed rows
-        # and too-small corpora before Prefect starts; the flow reads it again.
-        corpus = load_corpus(input_path, corpus_config)
-        llm = settings.represent.llm
-        if llm.enabled and llm.provider == "local":
-            local_model_path(llm)
-        embed = settings.embed  # e.g. fp16 off CUDA is a settings error: say so before any work
-        space = vector_space(embed.model, embed.backend, embed.device, embed.precision, embed.max_seq_length)
-        if args.reference:
-            check_reference(args.reference, space)
-    except (ConfigError, CorpusError, EmbeddingError, ValueError) as exc:
+        settings, adjustments, corpus = check_run(args)
+    except (ConfigError, CorpusError, EmbeddingError, PreflightError, ValueError) as exc:
         return _fail(str(exc))
-    if len(corpus) < MIN_DOCS:
-        return _fail(f"{input_path}: {len(corpus)} usable document(s); the pipeline needs at least {MIN_DOCS}")
-    if args.out and Path(args.out).exists() and (not Path(args.out).is_dir() or any(Path(args.out).iterdir())):
-        return _fail(f"--out {args.out}: exists and is not an empty directory")
+    _notes(corpus, adjustments)
 
     with ExitStack() as stack:
         if _configured_api_url() is None:
@@ -119,6 +154,8 @@ def run_command(args: argparse.Namespace) -> int:
                 return EXIT_FAILED
             os.environ.update(server)
             print(f"topics: temporary Prefect server (pid {server['TOPICS_PREFECT_SERVER_PID']}) at {server['PREFECT_API_URL']}", file=sys.stderr)
+        if not args.verbose:
+            quiet_tracebacks()
         # A scheduler's SIGTERM takes the same orderly path as Ctrl-C: manifest marked failed,
         # server stopped.
         signal.signal(signal.SIGTERM, _interrupt)
@@ -135,16 +172,28 @@ def run_command(args: argparse.Namespace) -> int:
         finally:
             _send_pending_logs()
         if not state.is_completed():
-            try:
-                state.result()
-            except KeyboardInterrupt:
-                print("topics: interrupted; the run directory is marked failed", file=sys.stderr)
-                return EXIT_INTERRUPTED
-            except Exception as exc:  # noqa: BLE001 - report any failure in one line
-                print(f"topics: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+            return _report_failure(state, args, settings)
         print(state.result())
         return EXIT_OK
+
+
+def _report_failure(state, args: argparse.Namespace, settings: RunConfig) -> int:
+    """One line with the reason; where the full traceback is (and, with --verbose, the traceback)."""
+    try:
+        state.result()
+        reason = state.message or "the flow run did not complete"
+    except KeyboardInterrupt:
+        print("topics: interrupted; the run directory is marked failed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - report any failure in one line
+        reason = state.message if type(exc).__name__ == "FailedRun" and state.message else error_line(exc)
+    run_dir = find_run_dir(args.out, settings.output.root, str(state.state_details.flow_run_id or ""))
+    log = run_dir / ERROR_LOG if run_dir is not None else None
+    where = f" (traceback: {log})" if log is not None and log.is_file() else ""
+    print(f"topics: run failed: {reason}{where}", file=sys.stderr)
+    if args.verbose and where:
+        print(log.read_text(encoding="utf-8"), file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _interrupt(signum, frame):

@@ -9,12 +9,15 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 
 from flows import tasks
-from topics import report, stages
+
+from topics import preflight, report, stages
 from topics.artifacts import ArtifactStore
-from topics.config import RefineConfig, load_config
-from topics.corpus import file_fingerprint, resolve_input
+from topics.config import ConfigError, RefineConfig, load_config
+from topics.corpus import CorpusError, file_fingerprint, resolve_input
+from topics.preflight import PreflightError
 from topics.reference import load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.run import Manifest, create_run_dir
@@ -46,6 +49,21 @@ def record_llm_outcome(store: ArtifactStore, label_key: str, manifest: Manifest,
         )
 
 
+def refused(logger, exc: BaseException) -> State:
+    """End the flow run as Failed with the reason in one line (no traceback)."""
+    reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc)
+    logger.error("run refused: %s", reason)
+    return Failed(message=reason)
+
+
+def report_adjustments(manifest: Manifest, adjustments: list[dict], logger) -> None:
+    """Log each setting applied with another value than given and add it to the manifest."""
+    for item in adjustments:
+        logger.warning("%s=%s is applied as %s: %s", item["key"], item["given"], item["used"], item["reason"])
+    if adjustments:
+        manifest.update(adjustments=[*manifest.data.get("adjustments", []), *adjustments])
+
+
 @flow(name="topic-pipeline")
 def topic_pipeline(
     input: str | None = None,
@@ -73,28 +91,33 @@ def topic_pipeline(
         and ``drift.html``
     """
     logger = get_run_logger()
-    settings = load_config(config, overrides or ())
-    input_path, corpus_config = resolve_input(input, settings.corpus)
-    settings = settings.model_copy(update={"corpus": corpus_config})
-    refreshed = stages.with_downstream(refresh or [])
-    llm = settings.represent.llm
-    if llm.enabled and llm.provider == "local":
-        local_model_path(llm)  # a missing model is a settings error: say so before any work
-    reference_dir = None
-    if reference:
-        load_reference(reference)  # a clear error before any work when it cannot serve
-        reference_dir = str(Path(reference).resolve())
+    # Wrong settings or input end the flow run as Failed with one line, not a traceback: a
+    # scheduled run's log then says what to fix.
+    try:
+        settings = load_config(config, overrides or ())
+        preflight.check_settings(settings)
+        input_path, corpus_config = resolve_input(input, settings.corpus)
+        settings = settings.model_copy(update={"corpus": corpus_config})
+        refreshed = stages.with_downstream(refresh or [])
+        llm = settings.represent.llm
+        if llm.enabled and llm.provider == "local":
+            local_model_path(llm)  # a missing model is a settings error: say so before any work
+        reference_dir = None
+        if reference:
+            load_reference(reference)  # a clear error before any work when it cannot serve
+            reference_dir = str(Path(reference).resolve())
+        run_id, run_dir = create_run_dir(settings.output.root, out)
+    except (ConfigError, CorpusError, ValueError, OSError) as exc:
+        return refused(logger, exc)
     temp_cache = tempfile.mkdtemp(prefix="topics-nocache-") if no_cache or not settings.cache.enabled else None
     cache_dir = temp_cache or settings.cache.dir
-
-    run_id, run_dir = create_run_dir(settings.output.root, out)
     manifest = Manifest(
         run_dir,
         run_id,
         run_name=run_name,
         flow_run_id=str(flow_run.get_id() or ""),
         input=str(input_path),
-        input_sha256=file_fingerprint(input_path),
+        input_sha256=file_fingerprint(input_path) if Path(input_path).is_file() else None,
         cache_dir=None if temp_cache else str(Path(cache_dir).resolve()),
         config=settings.model_dump(mode="json"),
         reference=reference_dir,
@@ -104,6 +127,7 @@ def topic_pipeline(
     def step(name: str, task, *args, **kwargs) -> str:
         manifest.stage_started(name)
         result = task(cache_dir, *args, **kwargs, refresh=name in refreshed)
+        report_adjustments(manifest, result.pop("adjustments", []), logger)
         manifest.stage_finished(result)
         details = " ".join(f"{k}={v}" for k, v in result.items() if k not in ("name", "key", "hit", "seconds", "note"))
         logger.info("%-9s %s in %.1f s (%s)%s", name, "hit " if result["hit"] else "computed", result["seconds"], result["key"][:12],
@@ -111,7 +135,17 @@ def topic_pipeline(
         return result["key"]
 
     try:
-        corpus = step("load", tasks.load_task, str(input_path), settings.corpus)
+        try:
+            if not Path(input_path).is_file():
+                raise CorpusError(f"input file not found: {input_path}")
+            if not temp_cache:
+                preflight.check_writable(cache_dir, "cache.dir")
+            corpus = step("load", tasks.load_task, str(input_path), settings.corpus)
+            adjustments = preflight.check_loaded_corpus(ArtifactStore(cache_dir), corpus, settings)
+        except (CorpusError, PreflightError) as exc:
+            manifest.failed(exc)
+            return refused(logger, exc)
+        report_adjustments(manifest, [a.as_dict() for a in adjustments], logger)
         embedded = step("embed", tasks.embed_task, corpus, settings.embed)
         reduced = step("reduce", tasks.reduce_task, embedded, settings.reduce)
         projected = step("project", tasks.project_task, embedded, settings.project)

@@ -293,6 +293,17 @@ def _format_error(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def _yaml_problem(exc: yaml.YAMLError, where: str) -> str:
+    """One line for a YAML error: where (file and line, or the override), and what."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    if "constructor for the tag" in problem:
+        tag = problem.split("tag", 1)[1].strip(" '").replace("tag:yaml.org,2002:", "!!")
+        problem = f"YAML tag {tag} is not allowed (settings are plain values)"
+    position = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None and where != "override" else ""
+    return f"{position}: {problem}"
+
+
 def _parse_override(item: str) -> tuple[list[str], Any]:
     if "=" not in item:
         raise ConfigError(f"override {item!r}: expected section.key=value")
@@ -304,7 +315,7 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
         # YAML scalars give "10" -> 10, "null" -> None, "[1, 2]" -> list, as in the config file.
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {dotted}: value {raw!r} is not valid YAML ({exc})") from exc
+        raise ConfigError(f"override {dotted}: value {raw!r} is not valid YAML{_yaml_problem(exc, 'override')}") from None
     return parts, value
 
 
@@ -350,7 +361,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+            raise ConfigError(f"config file {path}{_yaml_problem(exc, 'file')}") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

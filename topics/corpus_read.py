@@ -88,8 +88,11 @@ def _undecodable(path: Path, encoding: str, exc: UnicodeDecodeError) -> CorpusEr
 def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
-        # Ids and texts are read as strings: "007" must stay "007".
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
+        # Ids and texts are read as strings: "007" must stay "007". A blank line is a row (an
+        # empty text, dropped and logged), so row numbers, and ids made from them, follow the file.
+        return pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding, skip_blank_lines=False,
+        )
     except UnicodeDecodeError as exc:
         raise _undecodable(path, encoding, exc) from None
     except Exception as exc:  # noqa: BLE001 - pandas' parser errors name the line themselves

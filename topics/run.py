@@ -12,6 +12,7 @@ import json
 import platform
 import secrets
 import time
+import traceback
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from topics import artifacts
 
 MANIFEST = "manifest.json"
+ERROR_LOG = "error.log"
 PACKAGES = (
     "topics-pipeline", "bertopic", "umap-learn", "hdbscan", "sentence-transformers", "transformers",
     "torch", "prefect", "scikit-learn", "numpy", "pandas", "pyarrow", "plotly", "pydantic",
@@ -108,11 +110,23 @@ class Manifest:
                     seconds=round(time.perf_counter() - self._started, 3), **fields)
 
     def failed(self, error: BaseException) -> None:
+        """Mark the run failed with a one-line ``error``; the full traceback goes to
+        ``error.log`` next to the manifest."""
+        trace = "".join(traceback.format_exception(error))
+        artifacts.write_bytes(self.path.parent / ERROR_LOG, trace.encode("utf-8"))
         self.update(
             status="failed",
             finished_at=datetime.now(timezone.utc).isoformat(),
-            error=f"{type(error).__name__}: {error}",
+            error=error_line(error),
+            error_log=ERROR_LOG,
         )
+
+
+def error_line(error: BaseException) -> str:
+    """One line for a failure: the message of a settings or input error (its text names the
+    problem), else the exception's type and message, first line only."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return text if isinstance(error, ValueError) and text else f"{type(error).__name__}: {text}".rstrip(": ")
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:

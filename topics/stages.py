@@ -25,6 +25,7 @@ embed stage (per-document vector reuse) in :mod:`topics.embed_stage`, the refere
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -164,7 +165,10 @@ def refine(
             "n_reassigned": result.n_reassigned,
         }
 
-    return _cached(store, "refine", key, fill, refresh, started)
+    result = _cached(store, "refine", key, fill, refresh, started)
+    meta = store.get("refine", key, verify=False).meta
+    adjustment = refine_mod.nr_topics_adjustment(config, meta["n_topics"] + meta["n_merged"])
+    return dataclasses.replace(result, details={"adjustments": [adjustment]}) if adjustment else result
 
 
 def represent(

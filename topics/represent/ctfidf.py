@@ -177,7 +177,9 @@ def represent(
     plain = model.topic_aspects_.get(CTFIDF_ASPECT, {})
     rows = []
     for topic in topic_ids:
-        pairs = [(term, float(weight)) for term, weight in (model.get_topic(topic) or []) if term]
+        # The chain's last refiner decides how many terms it yields; top_n_terms caps them
+        # (a larger top_n_terms is reported as clamped, see topics.preflight).
+        pairs = [(term, float(weight)) for term, weight in (model.get_topic(topic) or []) if term][: config.top_n_terms]
         base = [(term, float(weight)) for term, weight in plain.get(topic, pairs) if term][: config.top_n_terms]
         terms = [term for term, _ in pairs]
         rows.append(
