@@ -32,6 +32,7 @@ class CorpusConfig(_Section):
     text_column: str = "text"
     id_column: str | None = None
     time_column: str | None = None
+    time_unit: Literal["auto", "datetime", "year", "s", "ms"] = "auto"  # see topics.times
     label_column: str | None = None
     title_column: str | None = None
     format: Literal["auto", "parquet", "csv", "jsonl"] = "auto"

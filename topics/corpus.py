@@ -29,6 +29,7 @@ import pandas as pd
 from topics.artifacts import file_sha256
 from topics.config import CorpusConfig
 from topics.corpus_read import SUFFIX_FORMATS, CorpusError, detect_format, read_table  # noqa: F401 - re-exported
+from topics.times import TimeColumnError, normalise_times
 
 # The embedded default: arXiv abstracts submitted 2007-03-31..04-16 (CC0 metadata; the rows
 # under non-commercial or no-derivatives licences were removed before shipping).
@@ -50,7 +51,8 @@ class Corpus:
     ----------
     documents : DataFrame, one row per kept document, in input order
         ``doc_id`` (str, unique), ``text`` (str, non-empty), and ``time``, ``label``,
-        ``title`` where configured.
+        ``title`` where configured; ``time`` is ``Int64`` years or ``datetime64[us, UTC]``
+        (see :mod:`topics.times`), missing where the file has no time.
     dropped : DataFrame
         ``row`` (int, 0-based input row), ``doc_id`` (str or None), ``reason`` (str).
     source : str
@@ -117,14 +119,12 @@ def _require_column(columns, column: str, key: str, path: Path) -> None:
         raise CorpusError(f"{path}: corpus.{key} {column!r} is not a column (columns: {available})")
 
 
-def _as_time(values: pd.Series, column: str, path: Path) -> pd.Series:
-    """Keep numeric and datetime columns; parse strings as timestamps."""
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-        return values
+def _as_time(values: pd.Series, column: str, unit: str, path: Path) -> pd.Series:
+    """The time column in its normalised form (see :mod:`topics.times`)."""
     try:
-        return pd.to_datetime(values, format="mixed")
-    except (ValueError, TypeError) as exc:
-        raise CorpusError(f"{path}: corpus.time_column {column!r} has values that are not times: {exc}") from None
+        return normalise_times(values, unit)
+    except TimeColumnError as exc:
+        raise CorpusError(f"{path}: corpus.time_column {column!r}: {exc}") from None
 
 
 def load_corpus(path: str | Path, config: CorpusConfig | None = None) -> Corpus:
@@ -175,7 +175,8 @@ def load_corpus(path: str | Path, config: CorpusConfig | None = None) -> Corpus:
     keep = reasons.isna().to_numpy()
     documents = pd.DataFrame({"doc_id": ids[keep].astype(str).to_numpy(), "text": as_text[keep].to_numpy()})
     if "time" in wanted:
-        documents["time"] = _as_time(table[config.time_column], config.time_column, path)[keep].to_numpy()
+        # .array keeps the dtype: nullable years and UTC timestamps survive the row selection.
+        documents["time"] = _as_time(table[config.time_column], config.time_column, config.time_unit, path)[keep].array
     for name in ("label", "title"):
         if name in wanted:
             column = table[wanted[name][1]][keep]

@@ -47,7 +47,7 @@ def documents_table(
     )
     for column in ("time", "label", "title"):
         if column in corpus.columns:
-            table[column] = corpus[column].to_numpy()
+            table[column] = corpus[column].array  # keeps nullable years and UTC timestamps as they are
     if status is not None:
         table["status"] = status["status"].to_numpy()
         table["reference_similarity"] = status["similarity"].to_numpy(dtype=np.float32)
@@ -105,7 +105,8 @@ def views(
         _view("terms.html", "Top terms per topic", lambda: visualize.term_bars(topics)),
         _view("hierarchy.html", "Topic hierarchy", lambda: visualize.hierarchy(topics, topic_embeddings)),
         _view("similarity.html", "Topic similarity", lambda: visualize.similarity_heatmap(topics, topic_embeddings)),
-        _view("over_time.html", "Topics over time", lambda: visualize.topics_over_time(documents, topics)),
+        _view("over_time.html", "Topics over time", lambda: visualize.topics_over_time(documents, topics),
+              visualize.over_time_note(documents)),
         _view("per_class.html", "Topics per class", lambda: visualize.topics_per_class(documents, topics)),
     ]
     title = "Classification report"

@@ -3,44 +3,59 @@ confusion matrix of the classification report."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from topics.visualize.common import CannotDraw, display_names, escape, topic_colour
+from topics.visualize.time_bins import time_bins
 
 MAX_SERIES = 20
 
 
-def _time_bins(times: pd.Series) -> pd.Series:
-    """Integer years stay years; timestamps go to years, months or days by the span covered."""
-    if pd.api.types.is_numeric_dtype(times):
-        return times
-    stamps = pd.to_datetime(times)
-    if stamps.dt.tz is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    span = (stamps.max() - stamps.min()).days
-    freq = "Y" if span > 3 * 365 else "M" if span > 90 else "D"
-    return stamps.dt.to_period(freq).dt.start_time
-
-
 def topics_over_time(documents: pd.DataFrame, topics: pd.DataFrame) -> go.Figure:
-    """Documents per topic per time bin (the ``MAX_SERIES`` largest topics)."""
+    """Documents per topic per time bin (the ``MAX_SERIES`` largest topics); bins and partial
+    end periods as :func:`topics.visualize.time_bins.time_bins` makes them. A partial period's
+    points are hollow and the part of it without data is shaded; :func:`over_time_note` says
+    which periods are partial, for the page.
+
+    Raises
+    ------
+    CannotDraw
+        No time column, or every dated document in one bin.
+    """
     if "time" not in documents.columns or documents["time"].isna().all():
         raise CannotDraw("no time column was configured (corpus.time_column)")
-    frame = pd.DataFrame({"bin": _time_bins(documents["time"]), "topic": documents["topic"]}).dropna()
+    binned = time_bins(documents["time"])
+    frame = pd.DataFrame({"bin": binned.bins, "topic": documents["topic"]}).dropna()
     if frame["bin"].nunique() < 2:
         raise CannotDraw("all documents fall in one time bin")
     names = display_names(topics)
     largest = frame["topic"].value_counts().drop(index=-1, errors="ignore").head(MAX_SERIES).index
     counts = frame[frame["topic"].isin(largest)].groupby(["bin", "topic"]).size().unstack(fill_value=0).sort_index()
+    # A period without documents of these topics is drawn as 0, not bridged by the line.
+    counts = counts.reindex(list(binned.every_bin) or sorted(frame["bin"].unique()), fill_value=0)
+    partial_starts = {p.start for p in binned.partial}
+    symbols = ["circle-open" if start in partial_starts else "circle" for start in counts.index]
+    hover = ["partial period" if start in partial_starts else "" for start in counts.index]
     figure = go.Figure()
     for topic in counts.columns:
         figure.add_trace(go.Scatter(x=counts.index, y=counts[topic], mode="lines+markers", name=escape(names.get(int(topic), str(topic)), 40),
-                                    line={"color": topic_colour(int(topic))}))
-    figure.update_layout(title="Topics over time (documents per period)", template="plotly_white", height=600,
+                                    line={"color": topic_colour(int(topic))}, marker={"symbol": symbols, "size": 8},
+                                    customdata=hover, hovertemplate="%{x}: %{y} documents %{customdata}"))
+    for period in binned.partial:
+        gap = (period.start, period.covered_from) if period.which == "first" else (period.covered_to, period.end)
+        figure.add_vrect(x0=gap[0], x1=gap[1], fillcolor="#9E9E9E", opacity=0.15, line_width=0, layer="below",
+                         annotation_text="no data", annotation_position="top left")
+    figure.update_layout(title=f"Topics over time (documents per {binned.period})", template="plotly_white", height=600,
                          xaxis={"title": "time"}, yaxis={"title": "documents"})
     return figure
+
+
+def over_time_note(documents: pd.DataFrame) -> str:
+    """The over-time page's note: the period and any partial end period; empty without times."""
+    if "time" not in documents.columns or documents["time"].isna().all():
+        return ""
+    return time_bins(documents["time"]).note()
 
 
 def topics_per_class(documents: pd.DataFrame, topics: pd.DataFrame) -> go.Figure:
