@@ -173,3 +173,22 @@ def test_killed_inbox_run_is_retried_by_next_scan(deployed, settings, arxiv_tabl
     assert row["status"] == "done" and row["attempts"] == 2
     assert read_manifest(row["run_dir"])["status"] == "completed"
     json.dumps(row)
+
+
+def test_missing_input_fails_the_flow_run_in_one_line(deployed, settings):
+    """A deployment run with a missing input: the flow run ends Failed with the reason as its
+    state message, the worker's log holds no traceback, and the run folder's manifest says
+    failed with that reason."""
+    missing = deployed.work / "corpora" / "not-there.parquet"
+    before = _runs(deployed)
+    process = deployed.run_deployment("topic-pipeline/on-demand", input=missing, config=settings)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode != 0 and "Failed" in output, output[-3000:]
+    reason = f"input file not found: {missing}"
+    (run_dir,) = _runs(deployed) - before
+    manifest = read_manifest(run_dir)
+    assert manifest["status"] == "failed" and manifest["error"] == reason
+    flow_run = output.split("Created flow run '", 1)[1].split("'", 1)[0]
+    lines = [line for line in (deployed.work / "worker.log").read_text().splitlines() if flow_run in line]
+    assert any(f"run refused: {reason}" in line for line in lines), lines
+    assert not any("Traceback" in line for line in lines)
