@@ -148,7 +148,7 @@ def run_command(args: argparse.Namespace) -> int:
     except (ConfigError, CorpusError, EmbeddingError, PreflightError, ValueError) as exc:
         return _fail(str(exc))
     _notes(corpus, adjustments)
-    runs.tidy_and_report(settings.output.root, [settings.cache.dir])  # dead runs marked, their leftovers removed
+    runs.tidy(settings.output.root, [settings.cache.dir])  # dead runs marked, their leftovers removed
 
     with ExitStack() as stack:
         if _configured_api_url() is None:

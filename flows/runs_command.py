@@ -1,6 +1,6 @@
 """``topics runs``: list the runs under an output root; and the tidying every command does.
 
-Both ``topics runs`` and ``topics run`` (before Prefect starts) call :func:`tidy`: runs whose
+``topics runs`` and ``topics run`` (before Prefect starts, :func:`tidy`) tidy up: runs whose
 process died are recorded as ``interrupted``, and the temporary folders killed runs left (cache
 entries being written, private Prefect homes) are removed once their owner is gone. Nothing a
 live run holds is touched (see :mod:`topics.owned_temp`).
@@ -28,20 +28,14 @@ def add_parser(commands) -> None:
     runs.add_argument("--json", action="store_true", help="print a JSON list, one object per run")
 
 
-def tidy(root: str | Path, cache_dirs: list[str | Path] = ()) -> tuple[list[dict], list[Path]]:
-    """Record dead runs under ``root`` as interrupted and sweep leftovers: temporary entries in
-    ``cache_dirs``, in ``<root>/.cache`` and in every cache a run under ``root`` used, and
-    Prefect homes of ended commands. Returns (every run under ``root``, as
-    :func:`topics.runs.list_runs` gives them; the paths removed). A missing root has no runs."""
-    try:
-        rows = list_runs(root)
-    except OutputRootError:
-        rows = []
+def sweep_leftovers(root: str | Path, rows: list[dict], cache_dirs: list[str | Path] = ()) -> list[Path]:
+    """Remove what killed runs left: temporary entries in ``cache_dirs``, in ``<root>/.cache``
+    and in every cache one of ``rows`` (runs, as :func:`topics.runs.list_runs` gives them) used,
+    and Prefect homes of ended commands. Returns the paths removed."""
     caches = {Path(d).resolve() for d in [*cache_dirs, Path(root) / ".cache"]}
     caches |= {Path(row["cache_dir"]) for row in rows if row.get("cache_dir")}
     removed = [path for cache in sorted(caches) for path in ArtifactStore(cache).sweep_temporary()]
-    removed += sweep_prefect_homes()
-    return rows, removed
+    return removed + sweep_prefect_homes()
 
 
 def report_tidying(rows: list[dict], removed: list[Path]) -> None:
@@ -56,19 +50,23 @@ def report_tidying(rows: list[dict], removed: list[Path]) -> None:
         print(f"topics: {'; '.join(parts)}", file=sys.stderr)
 
 
-def tidy_and_report(root: str | Path, cache_dirs: list[str | Path] = ()) -> list[dict]:
-    """:func:`tidy`, then :func:`report_tidying`; returns the runs."""
-    rows, removed = tidy(root, cache_dirs)
-    report_tidying(rows, removed)
-    return rows
+def tidy(root: str | Path, cache_dirs: list[str | Path] = ()) -> None:
+    """Before a run: record dead runs under ``root`` as interrupted and sweep leftovers (see
+    :func:`sweep_leftovers`), saying so on stderr. A missing or unreadable root has no runs."""
+    try:
+        rows = list_runs(root)
+    except OutputRootError:
+        rows = []
+    report_tidying(rows, sweep_leftovers(root, rows, cache_dirs))
 
 
 def runs_command(args: argparse.Namespace) -> int:
-    if not Path(args.root).is_dir():
-        what = "not a folder" if Path(args.root).exists() else "no such folder"
-        print(f"topics: error: --root {args.root}: {what} (no runs there yet?)", file=sys.stderr)
+    try:
+        rows = list_runs(args.root)
+    except OutputRootError as exc:
+        print(f"topics: error: --root {exc}", file=sys.stderr)
         return EXIT_USAGE
-    rows = tidy_and_report(args.root)
+    report_tidying(rows, sweep_leftovers(args.root, rows))
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:

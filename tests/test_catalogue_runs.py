@@ -162,8 +162,8 @@ def test_runs_newest_first_as_json(tmp_path, capsys):
 ROOT_CASES = [
     # (case id, build(root), exit code, stdout, stderr)
     ("no runs in it", _no_runs, 0, "no runs in {root}\n", ""),
-    ("missing", lambda root: None, 2, "", "topics: error: --root {root}: no such folder (no runs there yet?)\n"),
-    ("a file", lambda root: root.write_text("x"), 2, "", "topics: error: --root {root}: not a folder (no runs there yet?)\n"),
+    ("missing", lambda root: None, 2, "", "topics: error: --root {root}: no such folder\n"),
+    ("a file", lambda root: root.write_text("x"), 2, "", "topics: error: --root {root}: not a folder\n"),
 ]
 
 

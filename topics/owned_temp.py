@@ -47,8 +47,11 @@ class OwnedTempDir:
         while True:
             fd, lock_name = tempfile.mkstemp(prefix=prefix, suffix=LOCK_SUFFIX, dir=parent)
             os.fchmod(fd, mode)
-            # Blocking: a sweeper that took this brand-new lock lets go at once.
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                # Blocking: a sweeper that took this brand-new lock lets go at once.
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:
+                pass  # a filesystem without flock: a sweep cannot take the lock either
             path = Path(lock_name[: -len(LOCK_SUFFIX)])
             try:
                 path.mkdir(mode=0o700)
@@ -72,22 +75,6 @@ class OwnedTempDir:
         self.lock_fd = None
 
 
-def lock_is_free(lock_path: str | Path) -> bool | None:
-    """Whether nobody holds ``lock_path``'s ``flock``: True, False, or None when the file is
-    missing or cannot be opened. Takes the lock for an instant only."""
-    try:
-        fd = os.open(lock_path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-
-
 def sweep(parent: str | Path, prefix: str) -> list[Path]:
     """Remove the folders ``<parent>/<prefix>*`` made by :class:`OwnedTempDir` whose owner is
     gone (their lock file's lock is free), and their lock files.
@@ -107,9 +94,9 @@ def sweep(parent: str | Path, prefix: str) -> list[Path]:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except OSError:  # its owner is alive (or locks do not work here: cannot tell)
             os.close(fd)
-            continue  # its owner is alive
+            continue
         try:
             if folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)

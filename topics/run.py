@@ -92,7 +92,12 @@ class Manifest:
         self._lock_path = Path(run_dir) / RUN_LOCK
         # Held while the run is running; see the module docstring.
         self._lock_fd: int | None = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, artifacts.FILE_MODE)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise
+        except OSError:
+            pass  # a filesystem without flock: readers cannot take the lock either, so they say running
         self.data: dict[str, Any] = {
             "run_id": run_id,
             "status": "running",
@@ -196,8 +201,8 @@ def settle_status(run_dir: str | Path, record: bool = True) -> tuple[dict[str, A
         if fd is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return manifest, False  # its process holds the lock: really running
+            except OSError:
+                return manifest, False  # its process holds the lock (really running), or no flock here
         manifest = read_manifest(run_dir)  # it may have finished before we looked at the lock
         if manifest.get("status") != "running":
             return manifest, False

@@ -32,13 +32,17 @@ def list_runs(root: str | Path, record: bool = True) -> list[dict[str, Any]]:
     Raises
     ------
     OutputRootError
-        If ``root`` does not exist or is not a folder.
+        If ``root`` does not exist, is not a folder or cannot be read.
     """
     root = Path(root)
     if not root.is_dir():
         raise OutputRootError(f"{root}: {'not a folder' if root.exists() else 'no such folder'}")
+    try:
+        run_dirs = list(root.iterdir())
+    except OSError as exc:
+        raise OutputRootError(f"{root}: cannot be read ({exc.strerror})") from None
     rows = []
-    for run_dir in root.iterdir():
+    for run_dir in run_dirs:
         if run_dir.name.startswith(".") or not (run_dir / MANIFEST).is_file():
             continue  # the cache, the inbox ledger, anything that is not a run
         try:
