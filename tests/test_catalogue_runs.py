@@ -44,6 +44,11 @@ def private_tmpdir(tmp_path, monkeypatch) -> Path:
     return folder
 
 
+def _prefect_homes(folder: Path) -> list[Path]:
+    """Prefect homes and their lock files (torch may keep its own folders there too)."""
+    return sorted(folder.glob(f"{HOME_PREFIX}*"))
+
+
 def _in_dead_process(code: str) -> None:
     """Run ``code`` (with ``os`` and ``Path`` imported) in a fresh Python that then dies by SIGKILL."""
     script = f"import os\nfrom pathlib import Path\n{code}\nos.kill(os.getpid(), 9)\n"
@@ -181,6 +186,14 @@ def _cache_tmp(tmp: Path) -> Path:
     return tmp / "cache" / "embed" / ".tmp"
 
 
+def _in_cache_tmp(tmp: Path) -> list[Path]:
+    return sorted(_cache_tmp(tmp).iterdir())
+
+
+def _homes(tmp: Path) -> list[Path]:
+    return _prefect_homes(tmp / "tmpdir")
+
+
 def _sweep_all(tmp: Path) -> None:
     ArtifactStore(tmp / "cache").sweep_temporary()
     sweep_prefect_homes(tmp / "tmpdir")
@@ -211,27 +224,26 @@ def _trash(tmp: Path) -> None:
 
 
 SWEEP_CASES = [
-    # (case id, build(tmp), folder that holds the leftovers, survives the sweep)
-    ("cache entry of a killed writer", lambda tmp: _dead_owner(_cache_tmp(tmp), "k1."), _cache_tmp, False),
-    ("cache entry being written", lambda tmp: _live_owner(_cache_tmp(tmp), "k1."), _cache_tmp, True),
-    ("cache entry without owner lock", lambda tmp: _without_owner_lock(_cache_tmp(tmp), "k1."), _cache_tmp, True),
-    ("Prefect home of a killed run", lambda tmp: _dead_owner(tmp / "tmpdir", HOME_PREFIX), lambda tmp: tmp / "tmpdir", False),
-    ("Prefect home of a live run", lambda tmp: _live_owner(tmp / "tmpdir", HOME_PREFIX), lambda tmp: tmp / "tmpdir", True),
-    ("Prefect home without owner lock", lambda tmp: _without_owner_lock(tmp / "tmpdir", HOME_PREFIX), lambda tmp: tmp / "tmpdir", True),
-    ("trash", _trash, lambda tmp: tmp / "cache" / ".trash", False),
+    # (case id, build(tmp), the leftovers (folders and lock files), whether they survive the sweep)
+    ("cache entry of a killed writer", lambda tmp: _dead_owner(_cache_tmp(tmp), "k1."), _in_cache_tmp, False),
+    ("cache entry being written", lambda tmp: _live_owner(_cache_tmp(tmp), "k1."), _in_cache_tmp, True),
+    ("cache entry without owner lock", lambda tmp: _without_owner_lock(_cache_tmp(tmp), "k1."), _in_cache_tmp, True),
+    ("Prefect home of a killed run", lambda tmp: _dead_owner(tmp / "tmpdir", HOME_PREFIX), _homes, False),
+    ("Prefect home of a live run", lambda tmp: _live_owner(tmp / "tmpdir", HOME_PREFIX), _homes, True),
+    ("Prefect home without owner lock", lambda tmp: _without_owner_lock(tmp / "tmpdir", HOME_PREFIX), _homes, True),
+    ("trash", _trash, lambda tmp: sorted((tmp / "cache" / ".trash").iterdir()), False),
 ]
 
 
 @pytest.mark.parametrize("case_id, build, where, survives", SWEEP_CASES, ids=[c[0] for c in SWEEP_CASES])
 def test_sweep_removes_only_what_a_dead_owner_left(case_id, build, where, survives, tmp_path):
     build(tmp_path)
-    before = sorted(p.name for p in where(tmp_path).iterdir())
+    before = where(tmp_path)
     assert before, "nothing was built"
     _sweep_all(tmp_path)
-    after = sorted(p.name for p in where(tmp_path).iterdir())
-    assert after == (before if survives else [])
-    if survives and (where(tmp_path) / before[0] / "part.npy").exists():
-        assert (where(tmp_path) / before[0] / "part.npy").read_bytes() == b"being written"
+    assert where(tmp_path) == (before if survives else [])
+    if survives and (before[0] / "part.npy").exists():
+        assert (before[0] / "part.npy").read_bytes() == b"being written"
 
 
 def test_a_sweep_during_a_real_write_keeps_the_entry(tmp_path):
@@ -268,7 +280,7 @@ def test_topics_run_tidies_before_prefect_starts(arxiv_300, tmp_path, monkeypatc
     assert "marked 1 run(s) interrupted" in err and "removed 2 temporary folder(s) left by killed runs" in err
     (run_dir,) = root.iterdir()
     assert read_manifest(run_dir)["status"] == "interrupted"
-    assert list((cache / "load" / ".tmp").iterdir()) == [] and list((tmp_path / "tmpdir").iterdir()) == []
+    assert list((cache / "load" / ".tmp").iterdir()) == [] and list(_prefect_homes(tmp_path / "tmpdir")) == []
 
 
 # --- a real run killed with SIGKILL ----------------------------------------------------------
@@ -293,7 +305,7 @@ def test_real_run_killed_then_topics_runs(arxiv_300, private_tmpdir, tmp_path, c
 
     (run_dir,) = root.iterdir()
     assert read_manifest(run_dir)["status"] == "running" and read_manifest(run_dir)["current_stage"] == "load"
-    (home,) = [p for p in private_tmpdir.iterdir() if p.is_dir()]
+    (home,) = [p for p in _prefect_homes(private_tmpdir) if p.is_dir()]
     (entry_tmp,) = [p for p in (cache / "load" / ".tmp").iterdir() if p.is_dir()]
     assert home.name.startswith(HOME_PREFIX) and (home / "server.log").is_file() and any(entry_tmp.iterdir())
 
@@ -307,4 +319,4 @@ def test_real_run_killed_then_topics_runs(arxiv_300, private_tmpdir, tmp_path, c
     assert "marked 1 run(s) interrupted" in captured.err and "removed 2 temporary folder(s)" in captured.err
     manifest = read_manifest(run_dir)
     assert manifest["status"] == "interrupted" and "during the load stage" in manifest["note"]
-    assert list(private_tmpdir.iterdir()) == [] and list((cache / "load" / ".tmp").iterdir()) == []
+    assert list(_prefect_homes(private_tmpdir)) == [] and list((cache / "load" / ".tmp").iterdir()) == []
