@@ -32,7 +32,6 @@ from topics import artifacts
 MANIFEST = "manifest.json"
 ERROR_LOG = "error.log"
 RUN_LOCK = ".run.lock"
-STATUSES = ("running", "completed", "failed", "interrupted")
 PACKAGES = (
     "topics-pipeline", "bertopic", "umap-learn", "hdbscan", "sentence-transformers", "transformers",
     "torch", "prefect", "scikit-learn", "numpy", "pandas", "pyarrow", "plotly", "pydantic",
