@@ -3,6 +3,8 @@
 ``topics cache list`` and ``topics cache prune --older-than DAYS`` inspect and trim the
 artifact store.
 
+``topics runs`` lists the runs under the output root (see :mod:`flows.runs_command`).
+
 ``topics run`` validates the settings and the input before Prefect starts (exit 2 with a
 one-line reason when they are wrong), then runs the ``topic-pipeline`` flow: exit 0 on
 success, 1 if the run failed.
@@ -24,6 +26,7 @@ from datetime import datetime, timezone
 from contextlib import ExitStack
 from pathlib import Path
 
+from flows import runs_command as runs
 from flows.console import find_run_dir, quiet_tracebacks
 from flows.local_server import private_prefect_server
 from topics import preflight
@@ -64,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--older-than", type=float, required=True, metavar="DAYS", help="age in days since last use")
     for sub in (listing, prune):
         sub.add_argument("--cache-dir", default=RunConfig().cache.dir, help="the cache folder (default: %(default)s)")
+    runs.add_parser(commands)
     return parser
 
 
@@ -144,6 +148,7 @@ def run_command(args: argparse.Namespace) -> int:
     except (ConfigError, CorpusError, EmbeddingError, PreflightError, ValueError) as exc:
         return _fail(str(exc))
     _notes(corpus, adjustments)
+    runs.tidy(settings.output.root, [settings.cache.dir])  # dead runs marked, their leftovers removed
 
     with ExitStack() as stack:
         if _configured_api_url() is None:
@@ -231,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run_command(args)
+    if args.command == "runs":
+        return runs.runs_command(args)
     return cache_command(args)
 
 

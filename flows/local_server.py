@@ -5,13 +5,16 @@ terminal kills it mid-run and the run then spends minutes retrying a dead API. T
 ``prefect server start`` in its own session, with its own Prefect home (SQLite), on a free
 loopback port; it is stopped when the run ends, and asked to stop by the kernel
 (``PR_SET_PDEATHSIG``) should the command be killed outright.
+
+The Prefect home is ``$TMPDIR/topics-prefect-XXXXXXXX/`` with an owner lock beside it (see
+:mod:`topics.owned_temp`), held by the command and by the server until both have ended;
+:func:`sweep_prefect_homes` removes the homes of commands killed outright.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +26,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from topics.owned_temp import OwnedTempDir, sweep
+
 PR_SET_PDEATHSIG = 1
+HOME_PREFIX = "topics-prefect-"
+
+
+def sweep_prefect_homes(parent: str | Path | None = None) -> list[Path]:
+    """Remove the Prefect homes in ``parent`` (default: the temporary folder) whose command and
+    server have both ended; returns them. A live run's home is never touched."""
+    return sweep(parent or tempfile.gettempdir(), HOME_PREFIX)
 
 
 def free_port() -> int:
@@ -89,7 +101,8 @@ def private_prefect_server(startup_timeout_s: float = 180.0) -> Iterator[dict[st
         If the server does not answer its health check within ``startup_timeout_s``; the
         message carries the end of its log.
     """
-    home = Path(tempfile.mkdtemp(prefix="topics-prefect-"))
+    owned = OwnedTempDir(tempfile.gettempdir(), HOME_PREFIX)
+    home = owned.path
     port = free_port()
     settings = {
         "PREFECT_HOME": str(home),
@@ -101,15 +114,20 @@ def private_prefect_server(startup_timeout_s: float = 180.0) -> Iterator[dict[st
     prefect = Path(sys.executable).with_name("prefect")
     command = [str(prefect)] if prefect.exists() else [sys.executable, "-m", "prefect"]
     log_path = home / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [*command, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_stop_with_parent,
-        )
+    try:
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                [*command, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_stop_with_parent,
+                pass_fds=[owned.lock_fd],  # the server holds the home's lock too, until it ends
+            )
+    except BaseException:
+        owned.release(remove=True)
+        raise
     try:
         wait_until_healthy(process, port, log_path, startup_timeout_s)
         yield {**settings, "TOPICS_PREFECT_SERVER_PID": str(process.pid)}
     finally:
         stop_process_group(process)
-        shutil.rmtree(home, ignore_errors=True)
+        owned.release(remove=True)

@@ -2,9 +2,10 @@
 
 An entry is a directory ``<root>/<stage>/<key>/`` holding the stage's files (``.npy`` arrays,
 Parquet tables, JSON) and ``_entry.json``, which lists every file's size and SHA-256 and the
-stage's metadata. Entries are written into a private temporary directory, each file fsynced,
-then renamed into place in one step, so a reader never sees a partial entry; ``_entry.json``
-is the completion marker. Two processes computing the same key both write privately and the
+stage's metadata. Entries are written into a private temporary directory under
+``<stage>/.tmp/`` (held by the writer's lock, so :meth:`ArtifactStore.sweep_temporary`
+removes it only once the writer is gone), each file fsynced, then renamed into place in one
+step, so a reader never sees a partial entry; ``_entry.json`` is the completion marker. Two processes computing the same key both write privately and the
 first rename wins; the other's copy is discarded, as both hold the same result.
 
 Reading verifies sizes and checksums; a truncated or corrupt entry raises
@@ -33,12 +34,15 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from topics.owned_temp import LOCK_SUFFIX, OwnedTempDir
+from topics.owned_temp import sweep as sweep_owned
+
 ENTRY_FILE = "_entry.json"
 _TMP_DIR = ".tmp"
 # mkstemp creates 0600 files; outputs are meant to be shared like any file the user writes.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK
+FILE_MODE = 0o666 & ~_UMASK
 _TRASH_DIR = ".trash"
 _LOCK_DIR = ".locks"
 _DAY = 86400.0
@@ -86,7 +90,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        os.chmod(tmp, _FILE_MODE)
+        os.chmod(tmp, FILE_MODE)
         _fsync_file(tmp)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
@@ -235,9 +239,10 @@ class ArtifactStore:
         With ``replace`` an existing entry is swapped for the new one (``--refresh``);
         otherwise an entry committed meanwhile by another process is kept and returned.
         """
-        tmp_root = self.root / stage / _TMP_DIR
-        tmp_root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=tmp_root))
+        # The temporary folder is held under a lock while it is written, so that
+        # sweep_temporary removes it only once this process is gone.
+        owned = OwnedTempDir(self.root / stage / _TMP_DIR, prefix=f"{key}.", mode=FILE_MODE)
+        tmp = owned.path
         os.chmod(tmp, 0o777 & ~_UMASK)
         try:
             meta = fill(EntryWriter(tmp)) or {}
@@ -262,9 +267,8 @@ class ArtifactStore:
                 # Another process committed the same key first; its result is equivalent.
                 shutil.rmtree(tmp, ignore_errors=True)
             _fsync_dir(final.parent)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        finally:
+            owned.release(remove=True)  # after a successful rename there is nothing left to remove
         return self.get(stage, key, verify=False)
 
     def discard(self, stage: str, key: str) -> None:
@@ -306,9 +310,27 @@ class ArtifactStore:
                     self.discard(row["stage"], row["key"])
                 (self.root / row["stage"] / _LOCK_DIR / f"{row['key']}.lock").unlink(missing_ok=True)
                 removed.append(row)
+        self.sweep_temporary()
         for leftovers in [*self.root.glob(f"*/{_TMP_DIR}/*"), *self.root.glob(f"{_TRASH_DIR}/*")]:
+            if leftovers.name.endswith(LOCK_SUFFIX) or Path(f"{leftovers}{LOCK_SUFFIX}").exists():
+                continue  # a folder with an owner lock: sweep_temporary removed it if its owner is gone
             if leftovers.stat().st_mtime < cutoff:
                 shutil.rmtree(leftovers, ignore_errors=True)
+        return removed
+
+    def sweep_temporary(self) -> list[Path]:
+        """Remove what killed processes left: temporary entry folders whose writer is gone
+        (its lock is free; see :mod:`topics.owned_temp`) and anything in the trash (only ever
+        being deleted). Returns the paths removed; a live writer's folder is never touched."""
+        if not self.root.is_dir():
+            return []
+        removed = []
+        for tmp_root in sorted(self.root.glob(f"*/{_TMP_DIR}")):
+            removed += sweep_owned(tmp_root, prefix="")
+        for leftover in sorted(self.root.glob(f"{_TRASH_DIR}/*")):
+            shutil.rmtree(leftover, ignore_errors=True)
+            if not leftover.exists():
+                removed.append(leftover)
         return removed
 
     def entries(self) -> list[dict[str, Any]]:

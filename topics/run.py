@@ -4,13 +4,22 @@ A run id is a UTC timestamp plus a random suffix (``20261130T064512Z-3f9a1c``); 
 directory is created exclusively, so an id is never reused. ``manifest.json`` is rewritten
 atomically as the run advances; its ``status`` is ``running``, then ``completed`` or
 ``failed``. A directory whose manifest does not say ``completed`` is not a finished run.
+
+While a run is ``running`` its process holds an exclusive ``flock`` on ``<run>/.run.lock``
+(taken before the manifest is first written, let go after the final status is written). The
+kernel releases it when the process ends, even by SIGKILL, so a reader that finds the
+manifest ``running`` and can take the lock knows the run died: :func:`settle_status` then
+reports it, and records it, as ``interrupted``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import platform
 import secrets
+import socket
 import time
 import traceback
 from datetime import datetime, timezone
@@ -22,6 +31,7 @@ from topics import artifacts
 
 MANIFEST = "manifest.json"
 ERROR_LOG = "error.log"
+RUN_LOCK = ".run.lock"
 PACKAGES = (
     "topics-pipeline", "bertopic", "umap-learn", "hdbscan", "sentence-transformers", "transformers",
     "torch", "prefect", "scikit-learn", "numpy", "pandas", "pyarrow", "plotly", "pydantic",
@@ -78,12 +88,23 @@ class Manifest:
 
     def __init__(self, run_dir: Path, run_id: str, **fields: Any):
         self.path = Path(run_dir) / MANIFEST
+        self._lock_path = Path(run_dir) / RUN_LOCK
+        # Held while the run is running; see the module docstring.
+        self._lock_fd: int | None = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, artifacts.FILE_MODE)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise
+        except OSError:
+            pass  # a filesystem without flock: readers cannot take the lock either, so they say running
         self.data: dict[str, Any] = {
             "run_id": run_id,
             "status": "running",
             "started_at": datetime.now(timezone.utc).isoformat(),
             "finished_at": None,
             "current_stage": None,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
             **fields,
             "versions": package_versions(),
             "stages": [],
@@ -108,6 +129,7 @@ class Manifest:
     def completed(self, **fields: Any) -> None:
         self.update(status="completed", finished_at=datetime.now(timezone.utc).isoformat(),
                     seconds=round(time.perf_counter() - self._started, 3), **fields)
+        self._release_lock()
 
     def failed(self, error: BaseException) -> None:
         """Mark the run failed with a one-line ``error``; the full traceback goes to
@@ -120,6 +142,14 @@ class Manifest:
             error=error_line(error),
             error_log=ERROR_LOG,
         )
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        # The final status is on disk first, so a reader never takes the lock of a live run.
+        if self._lock_fd is not None:
+            self._lock_path.unlink(missing_ok=True)
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
 
 def error_line(error: BaseException) -> str:
@@ -139,3 +169,57 @@ def is_completed(run_dir: str | Path) -> bool:
         return read_manifest(run_dir).get("status") == "completed"
     except (OSError, ValueError):
         return False
+
+
+def settle_status(run_dir: str | Path, record: bool = True) -> tuple[dict[str, Any], bool]:
+    """The run's manifest, with ``status`` ``interrupted`` when it says ``running`` but its
+    process is gone (the run lock is free, or absent: a run from before run locks); and
+    whether this call found it so (True only for a manifest that said ``running``).
+
+    With ``record`` such a manifest is rewritten (atomically, under the run lock) with
+    ``status: interrupted``, ``finished_at`` null (unknown) and a ``note``; when it cannot be
+    written (a read-only folder) the status is still reported. A live run's manifest is never
+    changed.
+
+    Raises
+    ------
+    OSError, ValueError
+        If ``manifest.json`` is missing or not JSON.
+    """
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    if manifest.get("status") != "running":
+        return manifest, False
+    try:
+        fd = os.open(run_dir / RUN_LOCK, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = None  # finished meanwhile (the owner removed its lock), or written before run locks
+    except OSError:
+        return manifest, False  # cannot tell
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return manifest, False  # its process holds the lock (really running), or no flock here
+        manifest = read_manifest(run_dir)  # it may have finished before we looked at the lock
+        if manifest.get("status") != "running":
+            return manifest, False
+        stage = manifest.get("current_stage")
+        where = f"pid {manifest['pid']} on {manifest.get('host')}" if "pid" in manifest else "a process"
+        manifest.update(
+            status="interrupted",
+            finished_at=None,
+            note=f"its process ({where}) ended without finishing the run"
+                 f"{f', during the {stage} stage' if stage else ''}; noticed at {datetime.now(timezone.utc).isoformat()}",
+        )
+        if record:
+            try:
+                artifacts.write_json(run_dir / MANIFEST, manifest)
+                (run_dir / RUN_LOCK).unlink(missing_ok=True)
+            except OSError:
+                pass  # read-only: still reported as interrupted
+        return manifest, True
+    finally:
+        if fd is not None:
+            os.close(fd)
