@@ -101,3 +101,22 @@ def test_empty_vocabulary_is_a_clear_error(arxiv_300_embedded):
     texts = ["the and of"] * 6
     with pytest.raises(RepresentationError, match="represent.stop_words"):
         represent(texts, [str(i) for i in range(6)], arxiv_300_embedded[2][:6], np.array([0, 0, 0, 1, 1, 1]), PLAIN)
+
+
+def test_topic_without_terms_is_named_after_its_representative_document(arxiv_300_embedded, labels, embedding_model):
+    """A cluster of emoji-only posts has no c-TF-IDF term: its name comes from its
+    representative document, never a bare number; the other topics keep their terms."""
+    texts, ids, embeddings = arxiv_300_embedded
+    emoji = ["🎉🎉 🙌", "😂😂 👍 !!", "🔥 🔥 🔥", "❤️ ❤️"]
+    members = np.flatnonzero(labels == labels.max())
+    posts = list(texts)
+    for i, row in enumerate(members):
+        posts[row] = emoji[i % len(emoji)]
+    for config, model in ((PLAIN, None), (RepresentConfig(), embedding_model)):
+        topics = represent(posts, ids, embeddings, labels, config, model).topics
+        (row,) = topics.index[topics["terms"].map(len) == 0]
+        topic = topics.at[row, "topic"]
+        first = topics.at[row, "representative_doc_ids"][0]
+        assert posts[ids.index(first)] in emoji
+        assert topics.at[row, "name"] == f"{topic}_{posts[ids.index(first)]}"
+        assert (topics.loc[topics.index != row, "terms"].map(len) > 0).all()

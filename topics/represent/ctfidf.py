@@ -116,6 +116,16 @@ def fit_bertopic(
     return model
 
 
+def fallback_name(topic: int, text: str, max_words: int = NAME_TERMS, max_chars: int = 40) -> str:
+    """``"<topic>_"`` and the first words of ``text`` (whitespace-separated, control
+    characters dropped, at most ``max_chars``): the name of a topic that has no term."""
+    words = "".join(ch if ch.isprintable() else " " for ch in text).split()[:max_words]
+    snippet = " ".join(words)
+    if len(snippet) > max_chars:
+        snippet = snippet[: max_chars - 1] + "…"
+    return f"{topic}_{snippet}" if snippet else f"{topic}_(no words)"
+
+
 def representative_doc_ids(
     texts: list[str], doc_ids: list[str], doc_topics: np.ndarray, topic_ids: list[int], ctfidf, vectorizer, ctfidf_model, n_docs: int
 ) -> list[list[str]]:
@@ -199,6 +209,12 @@ def represent(
         list(texts), list(doc_ids), doc_topics, topic_ids, ctfidf, model.vectorizer_model, model.ctfidf_model,
         config.n_representative_docs,
     )
+    by_id = dict(zip(doc_ids, texts))
+    for row in np.flatnonzero(table["terms"].map(len).to_numpy() == 0):
+        # No term of its own (emoji, numbers, symbols): named after its representative
+        # document rather than a bare number.
+        first = table.at[row, "representative_doc_ids"][0]
+        table.at[row, "name"] = fallback_name(int(table.at[row, "topic"]), by_id[first])
     table["label"] = pd.Series([None] * len(table), dtype=object)
     table["summary"] = pd.Series([None] * len(table), dtype=object)
     return TopicRepresentation(
