@@ -157,19 +157,18 @@ def test_a_run_that_cannot_serve_as_reference_is_refused(capsys, tmp_path, refer
     assert code == 2
 
 
-def test_reused_ids_are_not_seen_and_one_new_group_forms_one_topic(reference_run, arxiv_table):
-    """A new corpus of 60 cond-mat and 60 held-out astro-ph abstracts whose ids the reference
-    already holds (as row-number ids would): none is seen, since their texts differ; the one
-    new theme forms a new topic (HDBSCAN alone would call a single group noise)."""
+def test_unseen_texts_are_not_seen_and_one_new_group_forms_one_topic(reference_run, arxiv_table):
+    """A new corpus of 60 cond-mat and 60 held-out astro-ph abstracts the reference does not
+    hold: none is seen; the one new theme forms a new topic (HDBSCAN alone would call a single
+    group noise)."""
     from topics import embed
-    from topics.reference import assign
+    from topics.reference_assign import assign
 
     reference = load_reference(reference_run)
     new = pd.concat([_group(arxiv_table, "cond-mat", 200, 260), _group(arxiv_table, "astro-ph", 100, 160)])
     texts = new["text"].tolist()
-    ids = reference.documents["doc_id"].head(len(texts)).tolist()
     embeddings = embed.encode(texts, show_progress=False)
-    result = assign(ids, texts, embeddings, reduce.reduce(embeddings), reference, "auto", ClusterConfig())
+    result = assign(texts, embeddings, reduce.reduce(embeddings), reference, "auto", ClusterConfig())
     assert "seen" not in set(result.status)
     astro = (new["label_archive"] == "astro-ph").to_numpy()
     assert result.new_topics and (result.status[astro] == "new").mean() >= 0.6

@@ -2,7 +2,7 @@
 
 Two ways topics correspond across runs:
 
-- **assign** (the new run was assigned to the reference, see :func:`topics.reference.assign`):
+- **assign** (the new run was assigned to the reference, see :func:`topics.reference_assign.assign`):
   each new topic that holds reference-assigned documents *is* that reference topic; candidate
   new topics are new by construction.
 - **refit** (the new run was fitted from scratch): each new topic is matched to the
@@ -61,7 +61,7 @@ def drift_report(
     doc_topics : int64, shape (n_docs,), the new run's topic per document
     match_threshold : cosine similarity for matching (and for naming a new topic's nearest
         reference topic as its partner)
-    assignment_labels : int64, shape (n_docs,), from :func:`topics.reference.assign` (reference
+    assignment_labels : int64, shape (n_docs,), from :func:`topics.reference_assign.assign` (reference
         ids, new ids, -1); None when the run was fitted from scratch
     status : str per document from the assignment, or None
 

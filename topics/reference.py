@@ -1,4 +1,4 @@
-"""Completed runs as references: saving a run's topic model, and assigning new documents to it.
+"""Completed runs as references: saving a run's topic model and loading it back.
 
 Every completed run keeps its topic model in ``<run>/model/``:
 
@@ -6,24 +6,15 @@ Every completed run keeps its topic model in ``<run>/model/``:
   ``topic_embeddings.safetensors``, ``ctfidf.safetensors``, ``ctfidf_config.json``), so
   ``BERTopic.load(path, embedding_model=...)`` followed by ``transform`` works on new text.
   (BERTopic saves no UMAP or HDBSCAN model in this format: after loading, ``transform``
-  assigns each document to the topic embedding it is most cosine-similar to, every document
-  to some topic. The pipeline's own assignment, below, does not.)
+  gives each document the topic embedding it is most cosine-similar to, the outliers' mean
+  counting as topic -1, so it reproduces only part of the run's own assignments;
+  :func:`topics.reference_assign.assign_like_reference` reproduces all of them.)
 - ``reference.json``: the run id, the embedding model's identity, the settings, and per topic
   its id, size, name and the similarity threshold used for assignment.
 - ``topic_embeddings.npy`` float32 (n_topics, dim), rows in the order of
   ``reference.json``'s topics (outliers excluded).
 
-Assignment of a new corpus (:func:`assign`): a document the reference already holds (same
-id and same text) keeps its reference topic; another joins the reference topic whose embedding is most
-cosine-similar to its own when that similarity reaches the topic's threshold; for the rest,
-HDBSCAN clusters the whole new corpus in its reduced space, and a cluster becomes a candidate
-new topic when most of its documents fit no reference topic and they number at least
-``min_cluster_size``; only those documents join it, the others stay outliers.
-
-Default threshold (``auto``): per topic, the 5th percentile of the cosine similarities of the
-topic's own reference documents to its topic embedding. A new document is assigned only if it
-sits as close to the topic as 95% of the documents that formed it; documents further out are
-left for new topics. A single number instead applies one cosine threshold to every topic.
+Assigning a new corpus to a reference's topics is :mod:`topics.reference_assign`.
 """
 
 from __future__ import annotations
@@ -42,9 +33,6 @@ MODEL_DIR = "model"
 REFERENCE_FILE = "reference.json"
 TOPIC_EMBEDDINGS_FILE = "topic_embeddings.npy"
 AUTO_PERCENTILE = 5.0
-
-# Per-document assignment status, in documents.parquet's ``status`` column.
-SEEN, ASSIGNED, NEW, OUTLIER = "seen", "assigned", "new", "outlier"
 
 
 class ReferenceRunError(ValueError):
@@ -206,107 +194,6 @@ def load_reference(run_dir: str | Path) -> Reference:
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
         raise damaged(needed[2], f"needs doc_id, text and topic columns: {type(exc).__name__}") from None
     return Reference(run_dir, info, topics, embeddings.astype(np.float32), documents)
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """Result of :func:`assign`.
-
-    Attributes
-    ----------
-    labels : int64, shape (n_docs,)
-        Reference topic id, a new candidate topic id (above every reference id), or -1.
-    status : object array of str, shape (n_docs,)
-        ``seen`` (the reference holds the document), ``assigned`` (joined a reference topic),
-        ``new`` (in a candidate new topic) or ``outlier``.
-    similarity : float32, shape (n_docs,)
-        Cosine similarity to the most similar reference topic embedding.
-    new_topics : list of int
-        Ids of the candidate new topics.
-    """
-
-    labels: np.ndarray
-    status: np.ndarray
-    similarity: np.ndarray
-    new_topics: list[int]
-
-
-def assign(
-    doc_ids: list[str], texts: list[str], embeddings: np.ndarray, reduced: np.ndarray, reference: Reference,
-    threshold: float | str = "auto", cluster_config=None,
-) -> Assignment:
-    """Assign a new corpus to a reference's topics; cluster what does not fit into new topics.
-
-    Parameters
-    ----------
-    doc_ids, texts : list of str, length n_docs
-    embeddings : float32, shape (n_docs, dim), same model as the reference
-    reduced : float32, shape (n_docs, n_components), the new corpus's clustering space
-    reference : from :func:`load_reference`
-    threshold : ``"auto"`` (per-topic thresholds from the reference) or a cosine similarity in [-1, 1]
-    cluster_config : HDBSCAN settings for finding candidate new topics (``min_cluster_size`` is
-        the smallest new topic reported)
-
-    Returns
-    -------
-    Assignment
-
-    Raises
-    ------
-    ReferenceRunError
-        If the embedding dimension differs from the reference's.
-    """
-    from topics.cluster import cluster
-
-    embeddings = np.asarray(embeddings, dtype=np.float32)
-    n_docs = len(doc_ids)
-    if reference.topic_embeddings.size and embeddings.shape[1] != reference.topic_embeddings.shape[1]:
-        raise ReferenceRunError(
-            f"reference {reference.run_dir}: topic embeddings have {reference.topic_embeddings.shape[1]} dimensions, "
-            f"the new documents {embeddings.shape[1]}: embed with the reference's model"
-        )
-    labels = np.full(n_docs, -1, dtype=np.int64)
-    status = np.full(n_docs, OUTLIER, dtype=object)
-    similarity = np.zeros(n_docs, dtype=np.float32)
-    topic_ids = reference.topics["topic"].to_numpy()
-    if len(topic_ids):
-        scores = unit_rows(embeddings) @ unit_rows(reference.topic_embeddings).T
-        best = scores.argmax(axis=1)
-        similarity = scores[np.arange(n_docs), best].astype(np.float32)
-        limits = reference.topics["threshold"].to_numpy() if threshold == "auto" else np.full(len(topic_ids), float(threshold))
-        fits = similarity >= limits[best]
-        labels[fits] = topic_ids[best[fits]]
-        status[fits] = ASSIGNED
-
-    # Seen means the same id and the same text: ids alone may be reused (row numbers when no
-    # id column is configured), and an edited document is a new one.
-    seen = {d: (text, topic) for d, text, topic in reference.documents[["doc_id", "text", "topic"]].itertuples(index=False)}
-    for i, doc_id in enumerate(doc_ids):
-        known = seen.get(doc_id)
-        if known is not None and known[0] == texts[i]:
-            labels[i], status[i] = known[1], SEEN
-
-    rest = status == OUTLIER
-    new_topics: list[int] = []
-    if rest.any():
-        # HDBSCAN over the whole new corpus (density needs the context: on the leftovers alone a
-        # single new theme tends to dissolve into noise); a cluster becomes a new topic when most
-        # of its documents fit no reference topic, and only those documents join it.
-        clusters, _ = cluster(np.asarray(reduced), cluster_config)
-        min_size = (cluster_config.min_cluster_size if cluster_config is not None else 10)
-        candidates = []
-        for c in sorted(set(clusters[rest].tolist()) - {-1}):
-            members = clusters == c
-            leftover = members & rest
-            if leftover.sum() >= min_size and leftover.sum() > 0.5 * members.sum():
-                candidates.append((int(leftover.sum()), c))
-        first = int(max(topic_ids.max() if len(topic_ids) else -1, reference.documents["topic"].max()) + 1)
-        # New ids by size, largest first, above every reference id.
-        for k, (_, c) in enumerate(sorted(candidates, key=lambda item: (-item[0], item[1]))):
-            chosen = (clusters == c) & rest
-            labels[chosen], status[chosen] = first + k, NEW
-            new_topics.append(first + k)
-    return Assignment(labels, status, similarity, new_topics)
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """The stages that compare a run with a reference run: ``assign`` (new documents into the
-reference's topics, see :func:`topics.reference.assign`) and ``drift`` (see
+reference's topics, see :func:`topics.reference_assign.assign`) and ``drift`` (see
 :func:`topics.drift.drift_report`)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pandas as pd
 
 from topics import drift as drift_mod
 from topics import reference as reference_mod
+from topics import reference_assign
 from topics.artifacts import ArtifactStore, EntryWriter, file_sha256, stable_key
 from topics.config import ClusterConfig, ReferenceConfig
 from topics.embed import space_label
@@ -21,7 +22,7 @@ def assign(
     store: ArtifactStore, corpus_key: str, embed_key: str, reduce_key: str, reference_dir: str | Path,
     config: ReferenceConfig, cluster_config: ClusterConfig, refresh: bool = False,
 ) -> StageResult:
-    """Assign the corpus to a reference run's topics (see :func:`topics.reference.assign`);
+    """Assign the corpus to a reference run's topics (see :func:`topics.reference_assign.assign`);
     entry files ``labels.npy`` int64 (n_docs,) and ``status.parquet`` (``status``,
     ``similarity``). The reference enters the key by its model files' content."""
     started = time.perf_counter()
@@ -35,8 +36,8 @@ def assign(
         embedded = store.get("embed", embed_key, verify=False)
         reference_mod.check_vector_space(reference_dir, reference.info, embedded.meta["model"], space_label(embedded.meta))
         documents = corpus.table("documents.parquet")
-        result = reference_mod.assign(
-            documents["doc_id"].astype(str).tolist(), documents["text"].tolist(), np.asarray(embedded.array("embeddings.npy")),
+        result = reference_assign.assign(
+            documents["text"].tolist(), np.asarray(embedded.array("embeddings.npy")),
             np.asarray(store.get("reduce", reduce_key, verify=False).array("reduced.npy")), reference, config.threshold,
             cluster_config,
         )
