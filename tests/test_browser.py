@@ -82,6 +82,32 @@ def _hover_text(page, div_id: str, doc_id: str) -> str:
     return page.evaluate("() => document.querySelector('.hoverlayer').textContent")
 
 
+# Doc ids of the points picked out now (read back from each point's hover text).
+PICKED_IDS = """() => {
+  const gd = document.getElementById('topic_map');
+  const ids = [];
+  gd.data.forEach((trace) => (trace.selectedpoints || []).forEach((p) => ids.push(trace.hovertext[p].split('<br>')[1].split(':')[0])));
+  return ids;
+}"""
+
+
+def shown_text(documents: pd.DataFrame, topics: pd.DataFrame, limit: int | None = None) -> pd.Series:
+    """What the map shows of each document, lower-cased: topic label and name, id, title."""
+    names = topics.set_index("topic")
+    label = names["label"].where(names["label"].notna(), "")
+    parts = [documents["topic"].map(label), documents["topic"].map(names["name"]), documents["doc_id"],
+             documents["title"].map(lambda t: " ".join(str(t).split())[:limit])]
+    return pd.Series([" ".join(p).lower() for p in zip(*parts)], index=documents.index)
+
+
+def _find(page, text: str) -> str:
+    box = page.locator("#map-find")
+    box.fill("")
+    box.press_sequentially(text, delay=20)
+    page.wait_for_function("(q) => document.getElementById('topic_map').dataset.found === q", arg=text.lower(), timeout=15000)
+    return page.inner_text("#map-find-count")
+
+
 def test_every_page_renders_offline(browser, arxiv_run):
     pages = sorted(arxiv_run.glob("*.html"))
     assert len(pages) >= 9
@@ -143,3 +169,24 @@ def test_script_payloads_show_as_text_and_never_run(browser, xss_run):
         page.context.close()
     metrics = json.loads((xss_run / "metrics.json").read_text())
     assert metrics["n_docs"] == 48
+
+
+def test_find_box_on_payloads_shows_them_as_text_and_runs_nothing(browser, xss_run):
+    documents = pd.read_parquet(xss_run / "documents.parquet")
+    shown = shown_text(documents, pd.read_parquet(xss_run / "topics.parquet"))
+    with_img = set(documents.loc[documents["title"].str.contains("<img src=x", regex=False), "doc_id"])
+    assert len(with_img) == 3
+    page, errors, refused, dialogs = _open(browser, xss_run / "topic_map.html")
+    # Typed text is markup too: it is only ever compared, never inserted.
+    for query in ("onerror", "<img src=x onerror=", "<script>", "<b>x</b><img src=y onerror=\"window.__xss='typed'\">"):
+        matching = shown.str.contains(query.lower(), regex=False)
+        assert _find(page, query) == f"{int(matching.sum())} of {len(documents)} documents match", query
+        assert sorted(page.evaluate(PICKED_IDS)) == sorted(documents.loc[matching, "doc_id"]), query
+        if query.startswith(("onerror", "<img")):
+            assert with_img <= set(page.evaluate(PICKED_IDS))
+    assert page.evaluate("() => window.__xss") is None and dialogs == [] and refused == []
+    assert page.evaluate("() => document.querySelectorAll('img').length") == 0
+    assert "<img src=x" in _hover_text(page, "topic_map", sorted(with_img)[0])  # a match still shows as text
+    assert page.evaluate("() => window.__xss") is None
+    assert not [e for e in errors if "xss" in e.lower()], errors
+    page.context.close()

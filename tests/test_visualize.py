@@ -31,6 +31,22 @@ def test_topic_names_annotated_at_centres():
     assert sorted(a.text for a in figure.layout.annotations) == ["0_&lt;b&gt;bold&lt;/b&gt;", "Plain talk"]
 
 
+def test_short_names_in_legend_and_labels_largest_topic_first():
+    from topics.visualize.document_map import SHORT_NAME_CHARS
+
+    documents, topics = _tables()
+    documents = pd.concat([documents, documents.assign(doc_id=lambda d: d["doc_id"] + "2", topic=[1, 1, 1, -1])], ignore_index=True)
+    topics.loc[1, "name"] = "0_" + "_".join(["verylongterm"] * 5)
+    figure = document_map(documents, topics)
+    legend = {trace.meta: trace.name for trace in figure.data}
+    assert legend[topics.loc[1, "name"]] == topics.loc[1, "name"][: SHORT_NAME_CHARS - 1] + "…"  # full name kept in meta
+    assert [a.text for a in figure.layout.annotations] == ["Plain talk", legend[topics.loc[1, "name"]]]  # 4 documents before 2
+    assert figure.layout.annotations[1].hovertext == topics.loc[1, "name"]
+    # An LLM label is followed by the c-TF-IDF name, so both can be found.
+    assert all(h.startswith("<b>Plain talk</b> · 1_plain<br>") for h in figure.data[2].hovertext)
+    assert all(h.startswith("<b>0_verylongterm") and "·" not in h for h in figure.data[1].hovertext)
+
+
 def test_escape_truncates_and_flattens_whitespace():
     assert escape("a\n\n b", 10) == "a b"
     assert escape("abcdefghijkl", 5) == "abcd…"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from topics import report, visualize
+from topics import map_page, report, visualize
 from topics.config import RenderConfig
 
 FLAT_TERMS = 10
@@ -80,12 +80,12 @@ class View:
     reason: str = ""
 
 
-def _view(file: str, title: str, draw, note: str = "") -> View:
+def _view(file: str, title: str, draw, note: str = "", page=report.figure_page) -> View:
     try:
         figure = draw()
     except visualize.CannotDraw as exc:
         return View(file, title, report.message_page(title, str(exc)), False, str(exc))
-    return View(file, title, report.figure_page(title, figure, div_id=file.removesuffix(".html"), note=note), True)
+    return View(file, title, page(title, figure, div_id=file.removesuffix(".html"), note=note), True)
 
 
 def views(
@@ -100,7 +100,8 @@ def views(
         "and every representative document; documents.parquet has them all."
     )
     pages = [
-        _view("topic_map.html", "Document map", lambda: visualize.document_map(shown, topics, config.snippet_chars), note),
+        _view("topic_map.html", "Document map", lambda: visualize.document_map(shown, topics, config.snippet_chars), note,
+              map_page.map_page),
         _view("intertopic.html", "Intertopic distance map", lambda: visualize.intertopic_map(topics, topic_embeddings)),
         _view("terms.html", "Top terms per topic", lambda: visualize.term_bars(topics)),
         _view("hierarchy.html", "Topic hierarchy", lambda: visualize.hierarchy(topics, topic_embeddings)),

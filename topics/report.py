@@ -24,6 +24,7 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}nav a{margin-right:1rem
 table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#666;font-size:.9rem}
 .missing{color:#8a6d3b;background:#fcf8e3;padding:.75rem;border-radius:4px}
+.find{margin:.75rem 0}.find input{width:24rem;max-width:70%;padding:.3rem .5rem;font:inherit}.find output{margin-left:.75rem;color:#444}
 """
 
 
@@ -36,15 +37,16 @@ def plotly_js() -> str:
     return plotly.offline.get_plotlyjs()
 
 
-def page(title: str, body: str, figures: list[tuple[str, go.Figure]] = (), home: bool = True) -> str:
-    """A full HTML page: ``body`` (trusted HTML built here) then each (div id, figure)."""
+def page(title: str, body: str, figures: list[tuple[str, go.Figure]] = (), home: bool = True, tail: str = "") -> str:
+    """A full HTML page: ``body`` (trusted HTML built here), each (div id, figure), then ``tail``
+    (trusted HTML, e.g. a script that works on the figures)."""
     parts = [fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"responsive": True, "displaylogo": False})
              for div_id, fig in figures]
     nav = '<nav><a href="index.html">&larr; run overview</a></nav>' if home else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{esc(title)}</title><style>{_STYLE}</style>"
-        f'<script src="{PLOTLY_JS}"></script></head><body>{nav}<h1>{esc(title)}</h1>{body}{"".join(parts)}</body></html>\n'
+        f'<script src="{PLOTLY_JS}"></script></head><body>{nav}<h1>{esc(title)}</h1>{body}{"".join(parts)}{tail}</body></html>\n'
     )
 
 

@@ -45,7 +45,7 @@ REFERENCE_STAGES = {
 ALL_STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
 CODE_VERSIONS = {
     "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 3, "represent": 4, "label": 1,
-    "evaluate": 2, "drift": 2, "render": 7,
+    "evaluate": 2, "drift": 2, "render": 8,
 }
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),

@@ -38,6 +38,12 @@ def display_sample(documents: pd.DataFrame, max_points: int, keep_ids: set[str] 
 # Legend entries (and centre labels) for the largest topics; past that a legend is unreadable
 # and each extra Plotly trace costs build time, so smaller topics share one trace.
 MAX_LEGEND_TOPICS = 60
+# Legend entries and map labels are cut to this many characters (the full name is in the hover
+# text, and the map page adds it as a tooltip), so the legend stays narrow.
+SHORT_NAME_CHARS = 26
+# How points look while some are picked out (the map page's find box selects them).
+PICKED = {"marker": {"opacity": 1.0, "size": 9}}
+NOT_PICKED = {"marker": {"opacity": 0.06}}
 
 
 def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: int = 200, title: str = "Documents by topic") -> go.Figure:
@@ -53,15 +59,25 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
     Returns
     -------
     plotly Figure: the ``MAX_LEGEND_TOPICS`` largest topics and the outliers each have a trace
-    (legend entries toggle them) and a name at their median point; smaller topics share one
-    trace, each point still in its topic's colour and named in its hover text.
+    (legend entries toggle them; names cut to ``SHORT_NAME_CHARS``, the full one in the trace's
+    ``meta``) and a name at their median point (annotations ordered largest topic first, the
+    full name on hover); smaller topics share one trace, each point still in its topic's colour
+    and named in its hover text. A point's hover text is its topic's name (with the c-TF-IDF
+    name after an LLM label), its id, and its title or the start of its text; selected points
+    (``selectedpoints``) stand out and the others fade.
     """
     names = display_names(topics)
+    ctfidf_names = dict(zip(topics["topic"].astype(int), topics["name"]))
     hover_source = documents["title"] if "title" in documents.columns else documents["text"]
     topic_names = {t: escape(names.get(int(t), str(t)), 80) for t in documents["topic"].unique()}
+    headers = {}
+    for t, name in topic_names.items():
+        # After an LLM label, the c-TF-IDF name too: both can be found on the map page.
+        ctfidf = ctfidf_names.get(int(t), names.get(int(t)))
+        headers[t] = f"<b>{name}</b>" + (f" · {escape(ctfidf, 80)}" if ctfidf != names.get(int(t)) else "")
     hover = pd.Series(
         [
-            f"<b>{topic_names[t]}</b><br>{escape(doc_id, 60)}: {escape(snippet, snippet_chars)}"
+            f"{headers[t]}<br>{escape(doc_id, 60)}: {escape(snippet, snippet_chars)}"
             for t, doc_id, snippet in zip(documents["topic"], documents["doc_id"], hover_source)
         ],
         index=documents.index,
@@ -73,28 +89,32 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
     traces = []
     for topic, index in groups:
         traces.append(go.Scattergl(
-            x=documents.loc[index, "x"].to_numpy(), y=documents.loc[index, "y"].to_numpy(), mode="markers", name=topic_names[topic],
+            x=documents.loc[index, "x"].to_numpy(), y=documents.loc[index, "y"].to_numpy(), mode="markers",
+            name=escape(names.get(topic, str(topic)), SHORT_NAME_CHARS), meta=topic_names[topic],
             marker={"size": 5 if topic >= 0 else 4, "color": topic_colour(topic), "opacity": 0.75 if topic >= 0 else 0.4},
-            hovertext=hover.loc[index].tolist(), hoverinfo="text",
+            hovertext=hover.loc[index].tolist(), hoverinfo="text", selected=PICKED, unselected=NOT_PICKED,
         ))
     if len(shared):
         rest = documents.loc[shared]
+        label = f"{rest['topic'].nunique()} smaller topics"
         traces.append(go.Scattergl(
-            x=rest["x"].to_numpy(), y=rest["y"].to_numpy(), mode="markers", name=f"{rest['topic'].nunique()} smaller topics",
+            x=rest["x"].to_numpy(), y=rest["y"].to_numpy(), mode="markers", name=label, meta=label,
             marker={"size": 5, "color": [topic_colour(int(t)) for t in rest["topic"]], "opacity": 0.75},
-            hovertext=hover.loc[shared].tolist(), hoverinfo="text",
+            hovertext=hover.loc[shared].tolist(), hoverinfo="text", selected=PICKED, unselected=NOT_PICKED,
         ))
     centres = documents[documents["topic"].isin(own)].groupby("topic")[["x", "y"]].median()
+    largest_first = sorted(centres.index, key=lambda t: (-sizes[t], t))
     annotations = [
-        {"x": float(row.x), "y": float(row.y), "text": escape(names.get(int(topic), str(topic)), 40), "showarrow": False,
+        {"x": float(centres.at[topic, "x"]), "y": float(centres.at[topic, "y"]), "showarrow": False,
+         "text": escape(names.get(int(topic), str(topic)), SHORT_NAME_CHARS), "hovertext": topic_names[topic],
          "font": {"size": 11, "color": "#222"}, "bgcolor": "rgba(255,255,255,0.7)"}
-        for topic, row in centres.iterrows()
+        for topic in largest_first
     ]
     figure = go.Figure(data=traces)
     figure.update_layout(
         title=escape(title),
         template="plotly_white",
-        legend={"title": "Topic", "itemsizing": "constant"},
+        legend={"title": "Topic", "itemsizing": "constant", "font": {"size": 11}},
         xaxis={"visible": False},
         yaxis={"visible": False},
         height=750,
