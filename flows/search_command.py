@@ -38,12 +38,16 @@ def format_result(result: SearchResult) -> str:
 
 
 def search_command(args: argparse.Namespace) -> int:
+    for flag, value in (("--topics", args.topics), ("--docs", args.docs)):
+        if value < 0:
+            print(f"topics: error: {flag} must be 0 or more, got {value}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         result = search(args.run_dir, args.query, k_topics=args.topics, n_docs=args.docs)
     except SearchError as exc:
         print(f"topics: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else format_result(result))
+    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else format_result(result), flush=True)
     seconds = result.seconds
     print(f"topics: model loaded in {seconds['model']:.1f} s, query embedded in {seconds['query']:.2f} s, "
           f"documents and topics scored in {seconds['score']:.2f} s", file=sys.stderr)

@@ -130,19 +130,27 @@ def bad_run(kind: str, arxiv_run: Path, tmp_path: Path) -> Path:
         manifest = read_manifest(arxiv_run)
         manifest["config"]["embed"]["model"] = str(tmp_path / "deleted-model")
         return copy_run(arxiv_run, tmp_path / "run", config=manifest["config"])
+    if kind == "other model":
+        run = copy_run(arxiv_run, tmp_path / "run")
+        info = json.loads((run / "model/reference.json").read_text(encoding="utf-8"))
+        info["embedding_model"] = "sentence-transformers/all-MiniLM-L6-v2@sha256:" + "0" * 32
+        (run / "model/reference.json").write_text(json.dumps(info), encoding="utf-8")
+        return run
     raise AssertionError(kind)
 
 
 @pytest.mark.parametrize("kind, query, extra, message", [
     ("run", "", [], "the query is empty"),
     ("run", " \n\t ", [], "the query is empty"),
-    ("run", "galaxies", ["--docs", "-1"], "n_docs must be 0 or more"),
+    ("run", "galaxies", ["--docs", "-1"], "--docs must be 0 or more, got -1"),
+    ("run", "galaxies", ["--topics", "-2"], "--topics must be 0 or more, got -2"),
     ("missing", "galaxies", [], "no such run directory"),
     ("empty folder", "galaxies", [], "no manifest.json (not a run directory"),
     ("failed run", "galaxies", [], "not a completed run (its manifest.json says status 'failed')"),
     ("pruned", "galaxies", [], "document vectors are no longer in the cache"),
     ("no cache", "galaxies", [], "the run kept no document vectors"),
     ("model gone", "galaxies", [], "cannot load the run's embedding model"),
+    ("other model", "galaxies", [], "but the run was embedded with sentence-transformers/all-MiniLM-L6-v2@sha256:0000"),
 ])
 def test_bad_input_exits_2_with_one_line(arxiv_run, tmp_path, capsys, encoded_texts, kind, query, extra, message):
     run = arxiv_run if kind == "run" else bad_run(kind, arxiv_run, tmp_path)
@@ -157,6 +165,11 @@ def test_bad_input_exits_2_with_one_line(arxiv_run, tmp_path, capsys, encoded_te
 def test_the_library_refuses_an_empty_query_before_reading_the_run(tmp_path):
     with pytest.raises(SearchError, match="the query is empty"):
         search(tmp_path / "not-even-there", "   ")
+
+
+def test_the_library_refuses_a_negative_count(searcher):
+    with pytest.raises(SearchError, match="n_docs must be 0 or more, got -1"):
+        searcher.search("galaxies", n_docs=-1)
 
 
 @pytest.mark.parametrize("scores, k, expected", [

@@ -18,6 +18,7 @@ In a notebook::
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -189,8 +190,9 @@ def load_query_encoder(run: RunVectors) -> Encoder:
     # The device does not change a vector; fp16 does a little, and only exists on CUDA.
     precision = "fp32" if embed.precision == "fp32" else "auto"
     try:
-        encoder = load_encoder(embed.model, run.embedded["backend"], "auto", embed.max_seq_length, 1, precision,
-                               ArtifactStore(run.manifest["cache_dir"]))
+        with _no_loading_bar():
+            encoder = load_encoder(embed.model, run.embedded["backend"], "auto", embed.max_seq_length, 1, precision,
+                                   ArtifactStore(run.manifest["cache_dir"]))
     except EmbeddingError as exc:
         raise SearchError(f"{run.run_dir}: cannot load the run's embedding model: {str(exc).splitlines()[0]}") from None
     recorded = run.embedded.get("model")
@@ -199,6 +201,23 @@ def load_query_encoder(run: RunVectors) -> Encoder:
         raise SearchError(f"{run.run_dir}: embed.model {embed.model!r} is now {identity}, but the run was embedded with "
                           f"{recorded}; its vectors and the query's would not be comparable")
     return encoder
+
+
+@contextmanager
+def _no_loading_bar():
+    """Hide transformers' "Loading weights" bar (stderr noise around one query); restored after."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
 
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
