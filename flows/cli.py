@@ -5,6 +5,9 @@ artifact store.
 
 ``topics runs`` lists the runs under the output root (see :mod:`flows.runs_command`).
 
+``topics search RUN_DIR "query"`` finds a run's nearest topics and documents (see
+:mod:`flows.search_command`).
+
 ``topics run`` validates the settings and the input before Prefect starts (exit 2 with a
 one-line reason when they are wrong), then runs the ``topic-pipeline`` flow: exit 0 on
 success, 1 if the run failed.
@@ -27,6 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from flows import runs_command as runs
+from flows import search_command
 from flows.console import find_run_dir, quiet_tracebacks
 from flows.local_server import private_prefect_server
 from topics import preflight
@@ -68,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (listing, prune):
         sub.add_argument("--cache-dir", default=RunConfig().cache.dir, help="the cache folder (default: %(default)s)")
     runs.add_parser(commands)
+    search_command.add_parser(commands)
     return parser
 
 
@@ -238,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_command(args)
     if args.command == "runs":
         return runs.runs_command(args)
+    if args.command == "search":
+        return search_command.search_command(args)
     return cache_command(args)
 
 
