@@ -28,7 +28,7 @@ import pandas as pd
 
 from topics.artifacts import file_sha256
 from topics.config import CorpusConfig
-from topics.corpus_read import SUFFIX_FORMATS, CorpusError, detect_format, read_table  # noqa: F401 - re-exported
+from topics.corpus_read import SUFFIX_FORMATS, CorpusError, read_table  # noqa: F401 - SUFFIX_FORMATS, CorpusError re-exported
 from topics.times import TimeColumnError, normalise_times
 
 # The embedded default: arXiv abstracts submitted 2007-03-31..04-16 (CC0 metadata; the rows
