@@ -188,6 +188,8 @@ def load_corpus(path: str | Path, config: CorpusConfig | None = None) -> Corpus:
             "reason": reasons[~keep].to_numpy(dtype=object),
         }
     )
+    if table.empty:
+        raise CorpusError(f"{path}: the file has no data rows")
     if documents.empty:
         raise CorpusError(f"{path}: no usable document ({len(dropped)} rows dropped: {_count_reasons(dropped)})")
     documents["doc_id"] = documents["doc_id"].astype(str)

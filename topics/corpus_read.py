@@ -52,6 +52,8 @@ def read_table(path: str | Path, fmt: str = "auto", encoding: str = "utf-8") -> 
         named where the parser tells it).
     """
     path = Path(path)
+    if path.is_dir():
+        raise CorpusError(f"{path}: is a folder; give one corpus file (.parquet, .csv, .tsv, .jsonl)")
     if not path.is_file():
         raise CorpusError(f"input file not found: {path}")
     fmt = detect_format(path, fmt)
@@ -117,7 +119,7 @@ def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise CorpusError(f"{path}, line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+                raise CorpusError(f"{path}, line {number}: not valid JSON ({exc.msg}; column {exc.colno})") from None
             if not isinstance(record, dict):
                 raise CorpusError(f"{path}, line {number}: expected a JSON object per line, got {type(record).__name__}")
             records.append(record)
