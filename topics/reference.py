@@ -149,21 +149,13 @@ def load_reference(run_dir: str | Path) -> Reference:
         If ``run_dir`` is not a completed run, has no model folder (runs made before
         references existed), or a file it needs is missing or damaged; the message names it.
     """
-    from topics.run import MANIFEST, read_manifest
+    from topics.run import NotACompletedRun, completed_manifest
 
     run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise ReferenceRunError(f"reference {run_dir}: no such run directory")
-    if not run_dir.is_dir():
-        raise ReferenceRunError(f"reference {run_dir}: not a directory (give a run directory, e.g. outputs/<run_id>)")
     try:
-        manifest = read_manifest(run_dir)
-    except FileNotFoundError:
-        raise ReferenceRunError(f"reference {run_dir}: no {MANIFEST} (not a run directory)") from None
-    except (OSError, ValueError) as exc:
-        raise ReferenceRunError(f"reference {run_dir}: unreadable {MANIFEST} ({exc})") from None
-    if manifest.get("status") != "completed":
-        raise ReferenceRunError(f"reference {run_dir}: not a completed run (its {MANIFEST} says {manifest.get('status')!r})")
+        manifest = completed_manifest(run_dir)
+    except NotACompletedRun as exc:
+        raise ReferenceRunError(f"reference {run_dir}: {exc}") from None
     model = run_dir / MODEL_DIR
     needed = [model / REFERENCE_FILE, model / TOPIC_EMBEDDINGS_FILE, run_dir / "documents.parquet"]
     if not model.is_dir():

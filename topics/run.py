@@ -159,6 +159,33 @@ def error_line(error: BaseException) -> str:
     return text if isinstance(error, ValueError) and text else f"{type(error).__name__}: {text}".rstrip(": ")
 
 
+class NotACompletedRun(ValueError):
+    """Raised by :func:`completed_manifest`; the message says what is wrong, without the path."""
+
+
+def completed_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """The manifest of the completed run in ``run_dir``.
+
+    Raises
+    ------
+    NotACompletedRun
+        If ``run_dir`` is missing or not a folder, has no readable manifest, or its run did not
+        complete (the message names the status).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise NotACompletedRun("not a directory (give outputs/<run_id>)" if run_dir.exists() else "no such run directory")
+    try:
+        manifest = read_manifest(run_dir)
+    except FileNotFoundError:
+        raise NotACompletedRun(f"no {MANIFEST} (not a run directory; give outputs/<run_id>)") from None
+    except (OSError, ValueError) as exc:
+        raise NotACompletedRun(f"unreadable {MANIFEST} ({exc})") from None
+    if manifest.get("status") != "completed":
+        raise NotACompletedRun(f"not a completed run (its {MANIFEST} says status {manifest.get('status')!r})")
+    return manifest
+
+
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(run_dir) / MANIFEST).read_text(encoding="utf-8"))
 

@@ -20,7 +20,8 @@ import pandas as pd
 from topics.artifacts import ArtifactStore
 from topics.config import EmbedConfig
 from topics.reference import MODEL_DIR, REFERENCE_FILE, TOPIC_EMBEDDINGS_FILE
-from topics.run import MANIFEST, read_manifest
+from topics import run as run_mod
+from topics.run import MANIFEST
 
 DOCUMENTS_FILE = "documents.parquet"
 TOPICS_FILE = "topics.parquet"
@@ -68,18 +69,10 @@ def completed_manifest(run_dir: str | Path) -> dict:
     RunVectorsError
         If ``run_dir`` is missing, not a folder, has no readable manifest, or is not completed.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunVectorsError(f"{run_dir}: {'not a directory' if run_dir.exists() else 'no such run directory'}")
     try:
-        manifest = read_manifest(run_dir)
-    except FileNotFoundError:
-        raise RunVectorsError(f"{run_dir}: no {MANIFEST} (not a run directory; give outputs/<run_id>)") from None
-    except (OSError, ValueError) as exc:
-        raise RunVectorsError(f"{run_dir}: unreadable {MANIFEST} ({exc})") from None
-    if manifest.get("status") != "completed":
-        raise RunVectorsError(f"{run_dir}: not a completed run (its {MANIFEST} says status {manifest.get('status')!r})")
-    return manifest
+        return run_mod.completed_manifest(run_dir)
+    except run_mod.NotACompletedRun as exc:
+        raise RunVectorsError(f"{run_dir}: {exc}") from None
 
 
 def embed_record(manifest: dict) -> dict:
