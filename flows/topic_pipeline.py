@@ -20,7 +20,7 @@ from topics.corpus import CorpusError, file_fingerprint, resolve_input
 from topics.preflight import PreflightError
 from topics.reference import load_reference
 from topics.represent.llm_clients import local_model_path
-from topics.run import Manifest, create_run_dir
+from topics.run import Manifest, create_run_dir, error_line
 
 
 def publish_prefect_artifacts(store: ArtifactStore, render_key: str, run_dir: Path, run: dict) -> None:
@@ -51,7 +51,7 @@ def record_llm_outcome(store: ArtifactStore, label_key: str, manifest: Manifest,
 
 def refused(logger, exc: BaseException) -> State:
     """End the flow run as Failed with the reason in one line (no traceback)."""
-    reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc)
+    reason = error_line(exc)
     logger.error("run refused: %s", reason)
     return Failed(message=reason)
 
@@ -75,7 +75,9 @@ def topic_pipeline(
     run_name: str | None = None,
     reference: str | None = None,
 ) -> str:
-    """Turn a corpus into topics; returns the run directory.
+    """Turn a corpus into topics; returns the run directory. Settings or input that cannot
+    give a run end the flow run ``Failed`` with the reason as its one-line message (and a
+    ``failed`` manifest once the run directory exists).
 
     Parameters
     ----------
