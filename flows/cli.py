@@ -38,7 +38,7 @@ from topics.artifacts import ArtifactStore
 from topics.config import ConfigError, RunConfig, load_config
 from topics.corpus import Corpus, CorpusError, load_corpus, resolve_input
 from topics.preflight import Adjustment, PreflightError
-from topics.run import ERROR_LOG, error_line
+from topics.run import ERROR_LOG, check_out_dir, error_line
 from topics.embed import EmbeddingError, space_label, vector_space
 from topics.reference import check_vector_space, load_reference
 from topics.represent.llm_clients import local_model_path
@@ -113,8 +113,8 @@ def check_run(args: argparse.Namespace) -> tuple[RunConfig, list[Adjustment], Co
     settings = load_config(args.config, args.overrides)
     preflight.check_settings(settings)
     input_path, corpus_config = resolve_input(args.input, settings.corpus)
-    if args.out and Path(args.out).exists() and (not Path(args.out).is_dir() or any(Path(args.out).iterdir())):
-        raise PreflightError(f"--out {args.out}: exists and is not an empty directory")
+    if args.out:
+        check_out_dir(args.out)
     preflight.check_writable(args.out or settings.output.root, "--out" if args.out else "output.root")
     if settings.cache.enabled and not args.no_cache:
         preflight.check_writable(settings.cache.dir, "cache.dir")

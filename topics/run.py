@@ -57,8 +57,7 @@ def create_run_dir(root: str | Path, out: str | Path | None = None) -> tuple[str
     """
     if out is not None:
         path = Path(out)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise RunDirectoryError(f"--out {path}: exists and is not an empty directory")
+        check_out_dir(path)
         path.mkdir(parents=True, exist_ok=True)
         return new_run_id(), path
     root = Path(root)
@@ -71,6 +70,14 @@ def create_run_dir(root: str | Path, out: str | Path | None = None) -> tuple[str
             return run_id, path
         except FileExistsError:
             continue  # same second, same suffix: draw again
+
+
+def check_out_dir(out: str | Path) -> None:
+    """Raise RunDirectoryError when ``out`` (an ``--out`` run directory) exists and is not an
+    empty directory."""
+    path = Path(out)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise RunDirectoryError(f"--out {path}: exists and is not an empty directory")
 
 
 def package_versions() -> dict[str, str]:
