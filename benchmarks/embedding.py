@@ -36,16 +36,9 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-CORPORA = REPO.parent / "shared" / "corpora"
 
-# name -> (file, label column, row filter)
-PANEL = {
-    "arxiv-2007": ("arxiv_kaggle_metadata_first2000.parquet", "label_archive", None),
-    "arxiv-math-2025": ("arxiv_math_2025_clopezvice.parquet", "label", None),
-    "debian-packages": ("debian_bookworm_package_descriptions.parquet", "label", None),
-    "stackoverflow": ("sttm_short_text_benchmarks.parquet", "label", ("dataset", "StackOverflow")),
-    "fortunes": ("debian_fortunes_en.parquet", "label", None),
-}
+from benchmarks.panel import PANEL, load_slice  # noqa: E402
+
 BACKENDS = {  # row name -> (backend, max_seq_length)
     "torch": ("torch", None),
     "torch-seq128": ("torch", 128),
@@ -55,19 +48,10 @@ BACKENDS = {  # row name -> (backend, max_seq_length)
 }
 
 
-def load_slice(name: str, docs: int) -> pd.DataFrame:
-    file, label_column, row_filter = PANEL[name]
-    table = pd.read_parquet(CORPORA / file)
-    if row_filter:
-        table = table[table[row_filter[0]] == row_filter[1]]
-    table = table[table["text"].fillna("").str.strip() != ""].drop_duplicates("text")
-    table = table.sample(n=min(docs, len(table)), random_state=0).reset_index(drop=True)
-    return pd.DataFrame({"text": table["text"].astype(str), "label": table[label_column].astype(str)})
-
-
 def topics_quality(texts: list[str], labels: pd.Series, vectors: np.ndarray, seeds: list[int]) -> dict:
     """UMAP + HDBSCAN (the pipeline's defaults) + plain c-TF-IDF, once per UMAP seed; NMI vs
-    labels and NPMI, averaged over the seeds, and NMI's spread (max - min) across them."""
+    labels, NPMI (and NPMI with stop words kept, see
+    :func:`topics.evaluate.npmi_stopwords_kept`), averaged over the seeds, and NMI's spread (max - min) across them."""
     from topics import cluster, evaluate, reduce
     from topics.config import ClusterConfig, ReduceConfig, RepresentConfig
     from topics.represent import build_vectorizer
@@ -81,8 +65,10 @@ def topics_quality(texts: list[str], labels: pd.Series, vectors: np.ndarray, see
         assignment, _ = cluster.cluster(reduced, ClusterConfig())
         result = represent_topics(texts, [str(i) for i in range(len(texts))], vectors, assignment, config, None)
         metrics = evaluate.summarize(documents, result.topics, result.doc_topics, reduced, build_vectorizer(config).build_analyzer())
+        terms = [list(t) for t in result.topics.loc[result.topics["topic"] >= 0, "terms"]]
         runs.append({"nmi": evaluate.label_agreement(result.doc_topics, labels)["scores"]["all"]["nmi"],
-                     "npmi": metrics["coherence_npmi"], "topics": metrics["n_topics"], "outliers": metrics["outlier_share"]})
+                     "npmi": metrics["coherence_npmi"], "npmi_sw": evaluate.npmi_stopwords_kept(terms, texts, config),
+                     "topics": metrics["n_topics"], "outliers": metrics["outlier_share"]})
     frame = pd.DataFrame(runs)
     return {**frame.mean().to_dict(), "nmi_spread": frame["nmi"].max() - frame["nmi"].min()}
 
@@ -135,12 +121,12 @@ def main() -> None:
     frame["npmi_change"] = (frame["npmi"] - frame["npmi_torch"]) / frame["npmi_torch"].abs()
     print(f"\nEmbedding backends on {args.docs}-document slices, CPU, one process; NMI and NPMI are means over "
           f"{args.seeds} UMAP seeds (NMI spread: max - min across them)\n")
-    print("| corpus | backend | docs/s | x torch | cosine to torch | NMI | NMI torch | NMI change | NMI spread | NPMI | NPMI torch | NPMI change | topics | outliers |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| corpus | backend | docs/s | x torch | cosine to torch | NMI | NMI torch | NMI change | NMI spread | NPMI | NPMI torch | NPMI change | NPMI stop words kept | topics | outliers |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in frame.itertuples():
         print(f"| {r.corpus} | {r.backend} | {r.docs_s:.1f} | {r.speed_x:.2f} | {r.cosine:.3f} | {r.nmi:.3f} | {r.nmi_torch:.3f} | "
               f"{r.nmi_change:+.1%} | {r.nmi_spread:.3f} | {r.npmi:.3f} | {r.npmi_torch:.3f} | {r.npmi_change:+.1%} | "
-              f"{r.topics:.1f} | {r.outliers:.1%} |")
+              f"{r.npmi_sw:.3f} | {r.topics:.1f} | {r.outliers:.1%} |")
     print("\nOne-time load (conversion included) s: " + ", ".join(f"{k} {v:.1f}" for k, v in load_s.items()))
     fast = frame[(frame["backend"] != "torch")]
     for backend, group in fast.groupby("backend", sort=False):

@@ -60,3 +60,19 @@ def test_silhouette_needs_two_topics():
 def test_preprocessing_matches_bertopic_terms():
     assert preprocess_like_bertopic(["scale-free\tnetworks!", "   "]) == ["scalefree networks", "   "]
     assert preprocess_like_bertopic(["!!!"]) == ["emptydoc"]
+
+
+def test_npmi_with_stop_words_kept_scores_a_stop_word_term(arxiv_table):
+    """With stop words removed from the corpus, "the" cannot be counted and drops out of the
+    score; with them kept it is scored, and as it co-occurs with everything it lowers it."""
+    from topics.config import RepresentConfig
+    from topics.evaluate import npmi_stopwords_kept, tokenize_corpus
+    from topics.represent import build_vectorizer
+
+    texts = arxiv_table["text"].head(300).tolist()
+    polluted = [["galaxies", "the", "stars", "of", "galaxy"]]
+    config = RepresentConfig()
+    hidden = npmi_coherence(polluted, tokenize_corpus(texts, build_vectorizer(config).build_analyzer()))[0]
+    kept = npmi_stopwords_kept(polluted, texts, config)
+    assert kept < hidden
+    assert npmi_stopwords_kept([["galaxies"]], texts, config) is None  # one term: nothing to score

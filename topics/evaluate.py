@@ -33,6 +33,31 @@ def preprocess_like_bertopic(texts: list[str]) -> list[str]:
     return cleaned
 
 
+def tokenize_corpus(texts: list[str], analyzer) -> list[list[str]]:
+    """Each text as the c-TF-IDF vectorizer's ``analyzer`` tokenises it after BERTopic's
+    cleaning: the token lists that coherence is counted over."""
+    return [analyzer(text) for text in preprocess_like_bertopic(texts)]
+
+
+def npmi_stopwords_kept(terms_per_topic: list[list[str]], texts: list[str], config, top_n: int = 10) -> float | None:
+    """Mean NPMI (gensim ``c_npmi``) of each topic's top ``top_n`` terms over ``texts``
+    tokenised like ``config`` (a :class:`~topics.config.RepresentConfig`) but with stop words
+    kept and unigrams only.
+
+    Unlike ``coherence_npmi`` (counted on the corpus as c-TF-IDF saw it, where a stop word
+    cannot occur and so drops out of the score), a stop word among the terms is scored here,
+    and it co-occurs with everything, so it lowers the score. This makes representations that
+    keep stop words (plain BERTopic's default vectorizer) comparable with ours. None when no
+    topic has 2 scorable terms.
+    """
+    from topics.represent import build_vectorizer
+
+    kept = config.model_copy(update={"stop_words": None, "ngram_range": (1, 1)})
+    tokenized = tokenize_corpus(list(texts), build_vectorizer(kept).build_analyzer())
+    scores = [s for s in npmi_coherence(terms_per_topic, tokenized, top_n) if s is not None]
+    return float(np.mean(scores)) if scores else None
+
+
 def topic_diversity(terms_per_topic: list[list[str]], top_n: int = 10) -> float | None:
     """Unique share of the ``top_n`` terms over all topics; None when there is no topic."""
     tops = [list(terms)[:top_n] for terms in terms_per_topic if len(terms)]
@@ -156,7 +181,7 @@ def summarize(documents: pd.DataFrame, topics: pd.DataFrame, doc_topics: np.ndar
     """
     real = topics[topics["topic"] >= 0]
     terms = [list(t) for t in real["terms"]]
-    tokenized = [analyzer(text) for text in preprocess_like_bertopic(documents["text"].tolist())]
+    tokenized = tokenize_corpus(documents["text"].tolist(), analyzer)
     coherence = npmi_coherence(terms, tokenized, top_n) if terms else []
     known = [c for c in coherence if c is not None]
     return {
