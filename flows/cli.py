@@ -111,7 +111,7 @@ def check_run(args: argparse.Namespace) -> tuple[RunConfig, list[Adjustment], Co
         With the one-line reason.
     """
     settings = load_config(args.config, args.overrides)
-    preflight.check_settings(settings)
+    preflight.check_settings(settings, args.reference)
     input_path, corpus_config = resolve_input(args.input, settings.corpus)
     if args.out:
         check_out_dir(args.out)

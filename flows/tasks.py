@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from topics import stages
 from topics.artifacts import ArtifactStore
 from topics.config import (
-    ClusterConfig, CorpusConfig, EmbedConfig, LLMConfig, ProjectConfig, ReduceConfig, ReferenceConfig, RefineConfig,
+    ClusterConfig, CorpusConfig, EmbedConfig, GuideConfig, LLMConfig, ProjectConfig, ReduceConfig, ReferenceConfig, RefineConfig,
     RenderConfig, RepresentConfig,
 )
 
@@ -28,9 +28,14 @@ def embed_task(cache_dir: str, corpus_key: str, config: EmbedConfig, refresh: bo
     return stages.embed(ArtifactStore(cache_dir), corpus_key, config, refresh).as_dict()
 
 
+@task(name="guide", cache_policy=NO_CACHE)
+def guide_task(cache_dir: str, embed_key: str, config: GuideConfig, embed_config: EmbedConfig, refresh: bool = False) -> dict:
+    return stages.guide(ArtifactStore(cache_dir), embed_key, config, embed_config, refresh).as_dict()
+
+
 @task(name="reduce", cache_policy=NO_CACHE)
-def reduce_task(cache_dir: str, embed_key: str, config: ReduceConfig, refresh: bool = False) -> dict:
-    return stages.reduce(ArtifactStore(cache_dir), embed_key, config, refresh).as_dict()
+def reduce_task(cache_dir: str, embed_key: str, config: ReduceConfig, guide_key: str | None = None, refresh: bool = False) -> dict:
+    return stages.reduce(ArtifactStore(cache_dir), embed_key, config, refresh, guide_key).as_dict()
 
 
 @task(name="project", cache_policy=NO_CACHE)
@@ -39,8 +44,8 @@ def project_task(cache_dir: str, embed_key: str, config: ProjectConfig, refresh:
 
 
 @task(name="cluster", cache_policy=NO_CACHE)
-def cluster_task(cache_dir: str, reduce_key: str, config: ClusterConfig, refresh: bool = False) -> dict:
-    return stages.cluster(ArtifactStore(cache_dir), reduce_key, config, refresh).as_dict()
+def cluster_task(cache_dir: str, reduce_key: str, config: ClusterConfig, guide_key: str | None = None, refresh: bool = False) -> dict:
+    return stages.cluster(ArtifactStore(cache_dir), reduce_key, config, refresh, guide_key).as_dict()
 
 
 @task(name="refine", cache_policy=NO_CACHE)
@@ -64,10 +69,10 @@ def assign_task(
 @task(name="represent", cache_policy=NO_CACHE)
 def represent_task(
     cache_dir: str, corpus_key: str, embed_key: str, labels_key: str, config: RepresentConfig, embed_config: EmbedConfig,
-    labels_stage: str = "refine", refresh: bool = False,
+    labels_stage: str = "refine", guide_key: str | None = None, refresh: bool = False,
 ) -> dict:
     return stages.represent(
-        ArtifactStore(cache_dir), corpus_key, embed_key, labels_key, config, embed_config, refresh, labels_stage,
+        ArtifactStore(cache_dir), corpus_key, embed_key, labels_key, config, embed_config, refresh, labels_stage, guide_key,
     ).as_dict()
 
 

@@ -97,7 +97,7 @@ def topic_pipeline(
     # scheduled run's log then says what to fix.
     try:
         settings = load_config(config, overrides or ())
-        preflight.check_settings(settings)
+        preflight.check_settings(settings, reference)
         input_path, corpus_config = resolve_input(input, settings.corpus)
         settings = settings.model_copy(update={"corpus": corpus_config})
         refreshed = stages.with_downstream(refresh or [])
@@ -149,7 +149,8 @@ def topic_pipeline(
             return refused(logger, exc)
         report_adjustments(manifest, [a.as_dict() for a in adjustments], logger)
         embedded = step("embed", tasks.embed_task, corpus, settings.embed)
-        reduced = step("reduce", tasks.reduce_task, embedded, settings.reduce)
+        guided = step("guide", tasks.guide_task, embedded, settings.guide, settings.embed) if settings.guide.active() else None
+        reduced = step("reduce", tasks.reduce_task, embedded, settings.reduce, guide_key=guided)
         projected = step("project", tasks.project_task, embedded, settings.project)
         clustered = assigned = None
         if reference_dir and settings.reference.mode == "assign":
@@ -160,12 +161,12 @@ def topic_pipeline(
             )
             labels_stage, labels_key = "assign", assigned
         else:
-            clustered = step("cluster", tasks.cluster_task, reduced, settings.cluster)
+            clustered = step("cluster", tasks.cluster_task, reduced, settings.cluster, guide_key=guided)
             labels_stage = "refine"
             labels_key = step("refine", tasks.refine_task, corpus, embedded, clustered, settings.refine, settings.represent)
         represented = step(
             "represent", tasks.represent_task, corpus, embedded, labels_key, settings.represent, settings.embed,
-            labels_stage=labels_stage,
+            labels_stage=labels_stage, guide_key=guided,
         )
         labelled = step("label", tasks.label_task, corpus, represented, settings.represent.llm)
         if settings.represent.llm.enabled:

@@ -22,7 +22,8 @@ def label(store: ArtifactStore, corpus_key: str, represent_key: str, config: LLM
     With ``config.enabled`` false the table passes through unchanged. A topic whose call fails
     keeps no label (so its c-TF-IDF name is shown) and is listed in the entry's ``failures``;
     such an entry is not reused, so the next run retries those topics (replies that succeeded
-    come from the reply cache). Never raises because of the LLM.
+    come from the reply cache). Never raises because of the LLM. Listed zero-shot topics
+    (``zeroshot`` true) keep the analyst's name as label: they are not sent to the LLM.
     """
     started = time.perf_counter()
     if not config.enabled:
@@ -48,10 +49,11 @@ def label(store: ArtifactStore, corpus_key: str, represent_key: str, config: LLM
         text_by_id = dict(zip(documents["doc_id"], documents["text"]))
         prompts = [
             llm.TopicPrompt(int(row.topic), list(row.terms), [text_by_id[d] for d in list(row.representative_doc_ids) if d in text_by_id])
-            for row in topics.itertuples(index=False) if row.topic >= 0
+            for row in topics.itertuples(index=False) if row.topic >= 0 and not getattr(row, "zeroshot", False)
         ]
         result = llm.label_topics(prompts, client, config, llm.ResponseCache(store.root / LLM_RESPONSES_DIR))
-        labels = topics["topic"].map(lambda t: result.labels.get(int(t), (None, None))[0])
+        listed = dict(zip(topics["topic"], topics["label"])) if "zeroshot" in topics.columns else {}
+        labels = topics["topic"].map(lambda t: result.labels.get(int(t), (listed.get(t), None))[0])
         summaries = topics["topic"].map(lambda t: result.labels.get(int(t), (None, None))[1])
         topics["label"] = pd.Series(labels.tolist(), dtype=object)
         topics["summary"] = pd.Series(summaries.tolist(), dtype=object)

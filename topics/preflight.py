@@ -3,7 +3,8 @@ with the true reason, and a setting that cannot be applied as given is reported,
 silently changed.
 
 - :func:`check_settings`: settings that contradict each other (a refiner asking for more
-  words than the one before it hands on).
+  words than the one before it hands on; guide settings with topic reduction or a reference
+  run) and a guide file that cannot serve.
 - :func:`planned_adjustments`: settings that will be applied with another value, and why
   (UMAP neighbours above the corpus size, more terms than the chain yields).
 - :func:`check_terms`: the corpus tokenised as c-TF-IDF will see it must yield a term.
@@ -60,8 +61,33 @@ def chain_yield(config: RepresentConfig) -> tuple[int, str]:
     return getattr(config, last).top_n_words, f"represent.{last}.top_n_words"
 
 
-def check_settings(settings: RunConfig) -> None:
-    """Refuse settings that contradict each other.
+def check_guide(settings: RunConfig, reference: str | None = None) -> None:
+    """Refuse guide settings that cannot serve (see :mod:`topics.guide`): a ``guide.file``
+    that is missing or malformed; zero-shot topics with ``refine.nr_topics`` (topic reduction
+    would merge listed topics into others, and their names would be lost); any guide setting
+    with a reference run (its topics are the reference's, not listed ones).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the key or the file and the problem.
+    """
+    if not settings.guide.active():
+        return
+    from topics.guide import resolve
+
+    guide = resolve(settings.guide)
+    if reference is not None:
+        raise ConfigError("guide.* settings cannot be combined with --reference (a run against a reference keeps its topics); "
+                          "run without one of them")
+    if guide.zeroshot and settings.refine.nr_topics is not None:
+        raise ConfigError(f"refine.nr_topics ({settings.refine.nr_topics}) would merge the listed topics of "
+                          "guide.zeroshot_topics; set refine.nr_topics=null or list no zero-shot topics")
+
+
+def check_settings(settings: RunConfig, reference: str | None = None) -> None:
+    """Refuse settings that contradict each other (and guide settings that cannot serve, see
+    :func:`check_guide`; ``reference`` is the reference run directory, if any).
 
     Each refiner of ``represent.chain`` takes the words the step before it hands on: KeyBERT
     picks ``keybert.top_n_words`` among its ``nr_candidate_words`` c-TF-IDF candidates; MMR
@@ -94,6 +120,7 @@ def check_settings(settings: RunConfig) -> None:
                     "hands on; lower the first or raise the second"
                 )
             handed, source = mmr.top_n_words, "represent.mmr.top_n_words"
+    check_guide(settings, reference)
 
 
 def planned_adjustments(settings: RunConfig, n_docs: int) -> list[Adjustment]:

@@ -25,7 +25,8 @@ class ReductionError(ValueError):
     """Raised when the embeddings cannot be reduced (too few documents, bad shape)."""
 
 
-def _umap(embeddings: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, metric: str, random_state: int | None) -> np.ndarray:
+def _umap(embeddings: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, metric: str, random_state: int | None,
+          y: np.ndarray | None = None) -> np.ndarray:
     embeddings = np.asarray(embeddings, dtype=np.float32)
     if embeddings.ndim != 2:
         raise ReductionError(f"embeddings must be 2-D (n_docs, dim), got shape {embeddings.shape}")
@@ -50,17 +51,20 @@ def _umap(embeddings: np.ndarray, n_components: int, n_neighbors: int, min_dist:
     with warnings.catch_warnings():
         # "n_jobs value 1 overridden to 1 by setting random_state" is expected when seeded.
         warnings.filterwarnings("ignore", message=".*n_jobs value.*", category=UserWarning)
-        coordinates = model.fit_transform(embeddings)
+        coordinates = model.fit_transform(embeddings) if y is None else model.fit_transform(embeddings, y=np.asarray(y))
     return np.ascontiguousarray(coordinates, dtype=np.float32)
 
 
-def reduce(embeddings: np.ndarray, config: ReduceConfig | None = None) -> np.ndarray:
+def reduce(embeddings: np.ndarray, config: ReduceConfig | None = None, y: np.ndarray | None = None) -> np.ndarray:
     """Reduce embeddings to the clustering space.
 
     Parameters
     ----------
     embeddings : float32, shape (n_docs, dim)
     config : UMAP settings (``n_components``, ``n_neighbors``, ``min_dist``, ``metric``, seed)
+    y : int64, shape (n_docs,), optional
+        Targets for semi-supervised UMAP, ``-1`` for unlabelled documents (BERTopic passes the
+        seed topics of guided topic modeling this way; see :mod:`topics.guide`).
 
     Returns
     -------
@@ -72,7 +76,7 @@ def reduce(embeddings: np.ndarray, config: ReduceConfig | None = None) -> np.nda
         Fewer than 3 documents, or embeddings that are not 2-D.
     """
     c = config or ReduceConfig()
-    return _umap(embeddings, c.n_components, c.n_neighbors, c.min_dist, c.metric, c.random_state)
+    return _umap(embeddings, c.n_components, c.n_neighbors, c.min_dist, c.metric, c.random_state, y)
 
 
 def project(embeddings: np.ndarray, config: ProjectConfig | None = None) -> np.ndarray:

@@ -4,6 +4,7 @@ reference's topics, see :func:`topics.reference_assign.assign`) and ``drift`` (s
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from topics import drift as drift_mod
 from topics import reference as reference_mod
 from topics import reference_assign
 from topics.artifacts import ArtifactStore, EntryWriter, file_sha256, stable_key
-from topics.config import ClusterConfig, ReferenceConfig
+from topics.config import ClusterConfig, ReferenceConfig, RepresentConfig
 from topics.embed import space_label
 from topics.stage_cache import StageResult, _cached, stage_key
 
@@ -89,3 +90,25 @@ def drift(
         return {"n_new_topics": len(report["new_topics"]), "n_vanished": len(report["vanished"])}
 
     return _cached(store, "drift", key, fill, refresh, started)
+
+
+# Files of the reference model sit flat in the represent entry under this prefix, and in the
+# run directory under model/.
+MODEL_PREFIX = "model__"
+
+
+def save_reference_model(writer: EntryWriter, result, embeddings: np.ndarray, embedded: dict, model_path: str, config: RepresentConfig) -> None:
+    """Save ``result``'s reference model (see :mod:`topics.reference`) into the represent
+    entry, each file prefixed ``MODEL_PREFIX``."""
+    import tempfile
+
+    real = result.topics["topic"] >= 0
+    topic_ids = result.topics.loc[real, "topic"].tolist()
+    thresholds = reference_mod.member_thresholds(embeddings, result.doc_topics, result.topic_embeddings[real.to_numpy()], topic_ids)
+    info = {"embedding_model": embedded["model"], "embedding_backend": space_label(embedded),
+            "represent": config.term_settings()}
+    with tempfile.TemporaryDirectory(dir=writer.path.parent) as folder:
+        target = Path(folder) / "model"
+        reference_mod.save_reference(target, result.model, model_path, info, result.topics, result.topic_embeddings, thresholds)
+        for file in sorted(target.iterdir()):
+            os.replace(file, writer.path / f"{MODEL_PREFIX}{file.name}")

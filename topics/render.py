@@ -20,11 +20,13 @@ FLAT_TERMS = 10
 
 def documents_table(
     corpus: pd.DataFrame, doc_topics: np.ndarray, probabilities: np.ndarray, coordinates: np.ndarray,
-    status: pd.DataFrame | None = None,
+    status: pd.DataFrame | None = None, topics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Columns: doc_id, text, topic (int64), probability (float32), x, y (float32), then
     time, label, title where the corpus has them, and after assignment to a reference
     ``status`` (seen, assigned, new, outlier) and ``reference_similarity`` (float32).
+    When ``topics`` has listed zero-shot topics (a ``zeroshot`` column), ``zeroshot_topic``:
+    the listed topic's name for documents in one, else None; their ``probability`` is NaN.
 
     Raises
     ------
@@ -51,12 +53,17 @@ def documents_table(
     if status is not None:
         table["status"] = status["status"].to_numpy()
         table["reference_similarity"] = status["similarity"].to_numpy(dtype=np.float32)
+    if topics is not None and "zeroshot" in topics.columns:
+        listed = topics[topics["zeroshot"]]
+        names = dict(zip(listed["topic"].astype(int), listed["label"]))
+        table["zeroshot_topic"] = pd.Series([names.get(int(t)) for t in table["topic"]], dtype=object)
     return table
 
 
 def flat_topics_table(topics: pd.DataFrame) -> pd.DataFrame:
-    """The topic table with list columns flattened to strings, for CSV."""
-    return pd.DataFrame(
+    """The topic table with list columns flattened to strings, for CSV (with ``zeroshot``
+    when the run listed topics)."""
+    flat = pd.DataFrame(
         {
             "topic": topics["topic"].to_numpy(),
             "size": topics["size"].to_numpy(),
@@ -67,6 +74,9 @@ def flat_topics_table(topics: pd.DataFrame) -> pd.DataFrame:
             "summary": topics["summary"].to_numpy(),
         }
     )
+    if "zeroshot" in topics.columns:
+        flat["zeroshot"] = topics["zeroshot"].to_numpy()
+    return flat
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,11 @@ def views(
     documents: pd.DataFrame, topics: pd.DataFrame, topic_embeddings: np.ndarray, metrics: dict,
     per_label: pd.DataFrame | None, confusion: pd.DataFrame | None, config: RenderConfig, drift: dict | None = None,
 ) -> list[View]:
-    """Every page of the run folder but the index (see :func:`topics.report.index_page`)."""
+    """Every page of the run folder but the index (see :func:`topics.report.index_page`).
+    Listed zero-shot topics that no document joined (size 0) are in the tables, not in the figures."""
+    drawn = (topics["size"] > 0).to_numpy() | (topics["topic"] < 0).to_numpy()
+    if not drawn.all():
+        topics, topic_embeddings = topics[drawn].reset_index(drop=True), np.asarray(topic_embeddings)[drawn]
     representative = {d for ids in topics["representative_doc_ids"] for d in ids}
     shown = visualize.display_sample(documents, config.map_max_points, keep_ids=representative, seed=0)
     note = "" if len(shown) == len(documents) else (

@@ -92,12 +92,27 @@ def classification_page(metrics: dict, per_label: pd.DataFrame, confusion_figure
         + table_html(per_label, {c: ".3f" for c in per_label.columns if c.startswith(("precision", "recall", "f1"))})
         + "<h2>Topic to label mapping</h2>"
         + table_html(pd.DataFrame(sorted(labels["mapping"].items(), key=lambda kv: int(kv[0])), columns=["topic", "majority label"]))
+        + _zeroshot_section(labels.get("zeroshot"))
         + "<h2>Topics against labels</h2>"
     )
     if confusion_figure is None:
         body += f'<p class="missing">This view could not be drawn: {esc(confusion_reason)}.</p>'
         return page("Classification report", body)
     return page("Classification report", body, [("confusion", confusion_figure)])
+
+
+def _zeroshot_section(rows: list[dict] | None) -> str:
+    """The classification report's table of the listed zero-shot topics (see
+    :func:`topics.guide.zeroshot_scores`); empty without listed topics."""
+    if not rows:
+        return ""
+    return (
+        "<h2>Listed (zero-shot) topics</h2>"
+        '<p class="note">Per topic named in guide.zeroshot_topics: its size, its most frequent label, the share of its '
+        "labelled documents carrying that label (precision) and the share of that label's documents it collected "
+        "(recall). A listed topic no document joined has size 0.</p>"
+        + table_html(pd.DataFrame(rows), {"precision": ".3f", "recall": ".3f"})
+    )
 
 
 def drift_page(drift: dict, figure: go.Figure | None, reason: str = "") -> str:

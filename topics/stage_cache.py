@@ -41,11 +41,12 @@ REFERENCE_STAGES = {
     "assign": ("load", "embed", "reduce", "project", "assign", "represent", "label", "evaluate", "drift", "render"),
     "refit": ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "drift", "render"),
 }
-# Every stage, in dependency order.
-ALL_STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
+# Every stage, in dependency order. "guide" runs only when guide.* lists topics (see
+# topics.guide_stage).
+ALL_STAGES = ("load", "embed", "guide", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
 CODE_VERSIONS = {
     "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 3, "represent": 4, "label": 1,
-    "evaluate": 2, "drift": 2, "render": 8,
+    "evaluate": 2, "drift": 2, "render": 8, "guide": 1,
 }
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),
@@ -60,6 +61,7 @@ STAGE_PACKAGES = {
     "drift": ("scipy", "numpy"),
     "evaluate": ("gensim", "scikit-learn"),
     "render": ("plotly", "pandas", "pyarrow"),
+    "guide": ("numpy",),
 }
 
 @dataclass(frozen=True)

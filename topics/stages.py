@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,8 @@ from scipy import sparse
 from topics import cluster as cluster_mod
 from topics import embed as embed_mod
 from topics import evaluate as quality
+from topics import guide as guide_mod
+from topics import guide_stage
 from topics import reduce as reduce_mod
 from topics import refine as refine_mod
 from topics import reference as reference_mod
@@ -50,8 +51,9 @@ from topics.config import (
 )
 from topics.corpus import load_corpus
 from topics.embed_stage import embed
+from topics.guide_stage import guide
 from topics.label_stage import label
-from topics.reference_stages import assign, drift, reference_fingerprint
+from topics.reference_stages import MODEL_PREFIX, assign, drift, reference_fingerprint, save_reference_model
 from topics.represent import build_vectorizer
 from topics.represent import represent as represent_topics
 from topics.represent.chain import needs_embedding_model
@@ -62,7 +64,7 @@ from topics.stage_cache import (
 
 __all__ = [
     "ALL_STAGES", "CODE_VERSIONS", "PAUSE_AFTER_CHUNK_ENV", "PAUSE_ENV", "PAUSE_SIGNAL_ENV", "REFERENCE_STAGES", "STAGES", "StageResult", "assign",
-    "cluster", "drift", "embed", "evaluate", "label", "load", "project", "publish", "reduce", "reference_fingerprint",
+    "cluster", "drift", "embed", "evaluate", "guide", "label", "load", "project", "publish", "reduce", "reference_fingerprint",
     "refine", "render", "represent", "stage_key", "with_downstream",
 ]
 
@@ -114,8 +116,11 @@ def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute
     return _cached(store, stage, key, fill, refresh, started)
 
 
-def reduce(store: ArtifactStore, embed_key: str, config: ReduceConfig, refresh: bool = False) -> StageResult:
-    """UMAP into the clustering space; entry file ``reduced.npy`` float32 (n_docs, n_components)."""
+def reduce(store: ArtifactStore, embed_key: str, config: ReduceConfig, refresh: bool = False, guide_key: str | None = None) -> StageResult:
+    """UMAP into the clustering space; entry file ``reduced.npy`` float32 (n_docs, n_components).
+    With seed topics in ``guide_key``'s entry, of the nudged embeddings (see :mod:`topics.guide_stage`)."""
+    if guide_stage.guide_meta(store, guide_key)["seeded"]:
+        return guide_stage.reduce_seeded(store, embed_key, guide_key, config, refresh)
     return _reduction("reduce", store, embed_key, config, reduce_mod.reduce, "reduced.npy", refresh)
 
 
@@ -124,8 +129,11 @@ def project(store: ArtifactStore, embed_key: str, config: ProjectConfig, refresh
     return _reduction("project", store, embed_key, config, reduce_mod.project, "coordinates.npy", refresh)
 
 
-def cluster(store: ArtifactStore, reduce_key: str, config: ClusterConfig, refresh: bool = False) -> StageResult:
-    """HDBSCAN; entry files ``labels.npy`` int64 (n_docs,) and ``probabilities.npy`` float32 (n_docs,)."""
+def cluster(store: ArtifactStore, reduce_key: str, config: ClusterConfig, refresh: bool = False, guide_key: str | None = None) -> StageResult:
+    """HDBSCAN; entry files ``labels.npy`` int64 (n_docs,) and ``probabilities.npy`` float32 (n_docs,).
+    With zero-shot topics in ``guide_key``'s entry, of the documents none took (see :mod:`topics.guide_stage`)."""
+    if guide_stage.guide_meta(store, guide_key)["zeroshot"]:
+        return guide_stage.cluster_rest(store, reduce_key, guide_key, config, refresh)
     started = time.perf_counter()
     key = stage_key("cluster", {"reduce": reduce_key}, config.model_dump(mode="json"))
 
@@ -173,7 +181,7 @@ def refine(
 
 def represent(
     store: ArtifactStore, corpus_key: str, embed_key: str, labels_key: str, config: RepresentConfig,
-    embed_config: EmbedConfig, refresh: bool = False, labels_stage: str = "refine",
+    embed_config: EmbedConfig, refresh: bool = False, labels_stage: str = "refine", guide_key: str | None = None,
 ) -> StageResult:
     """Topic representation (see :func:`topics.represent.represent`): c-TF-IDF refined by the
     chain, without LLM labels, for the assignments in ``labels_stage``'s entry (``refine``, or
@@ -181,10 +189,13 @@ def represent(
     (n_docs,), ``ctfidf.npz`` (scipy CSR), ``vocabulary.json``, ``topic_embeddings.npy``
     float32 (n_topics, dim), and the reference model's files, prefixed ``model__`` (see
     :mod:`topics.reference`). ``embed_config`` names the model the chain embeds words with
-    (the embed key already pins its identity)."""
+    (the embed key already pins its identity). With a guide (``guide_key``), seed words are
+    boosted in c-TF-IDF and listed topics named, those no document joined added with size 0
+    (see :mod:`topics.guide_stage`); the topic table then has a ``zeroshot`` column."""
     started = time.perf_counter()
-    inputs = {"corpus": corpus_key, "embed": embed_key, labels_stage: labels_key}
-    key = stage_key("represent", inputs, config.term_settings())
+    guide_inputs, guide_settings = guide_stage.represent_guide(store, guide_key)
+    inputs = {"corpus": corpus_key, "embed": embed_key, labels_stage: labels_key, **guide_inputs}
+    key = stage_key("represent", inputs, {**config.term_settings(), **guide_settings})
 
     def fill(writer: EntryWriter) -> dict:
         documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
@@ -194,37 +205,20 @@ def represent(
         model = None
         if needs_embedding_model(config):
             model = embed_mod.load_model(embed_config.model, embed_mod.resolve_device(embed_config.device), embed_config.max_seq_length)
-        result = represent_topics(documents["text"].tolist(), documents["doc_id"].tolist(), embeddings, labels, config, model)
+        result = represent_topics(documents["text"].tolist(), documents["doc_id"].tolist(), embeddings, labels, config, model,
+                                  guide_settings.get("seed_words"))
+        result = guide_stage.mark_listed(store, guide_key, result, unmatched=False)
+        save_reference_model(writer, result, embeddings, embedded.meta, embed_mod.resolve_model(embed_config.model), config)
+        result = guide_stage.mark_listed(store, guide_key, result, unmatched=True)
         writer.table("topics.parquet", result.topics)
         writer.array("doc_topics.npy", result.doc_topics)
         writer.array("topic_embeddings.npy", result.topic_embeddings)
         writer.json("vocabulary.json", result.vocabulary)
         with open(writer.path / "ctfidf.npz", "wb") as handle:
             sparse.save_npz(handle, result.ctfidf)
-        _save_reference_model(writer, result, embeddings, embedded.meta, embed_mod.resolve_model(embed_config.model), config)
         return {"n_topics": int((result.topics["topic"] >= 0).sum())}
 
     return _cached(store, "represent", key, fill, refresh, started)
-
-
-# Files of the reference model sit flat in the represent entry under this prefix, and in the
-# run directory under model/.
-MODEL_PREFIX = "model__"
-
-
-def _save_reference_model(writer: EntryWriter, result, embeddings: np.ndarray, embedded: dict, model_path: str, config: RepresentConfig) -> None:
-    import tempfile
-
-    real = result.topics["topic"] >= 0
-    topic_ids = result.topics.loc[real, "topic"].tolist()
-    thresholds = reference_mod.member_thresholds(embeddings, result.doc_topics, result.topic_embeddings[real.to_numpy()], topic_ids)
-    info = {"embedding_model": embedded["model"], "embedding_backend": embed_mod.space_label(embedded),
-            "represent": config.term_settings()}
-    with tempfile.TemporaryDirectory(dir=writer.path.parent) as folder:
-        target = Path(folder) / "model"
-        reference_mod.save_reference(target, result.model, model_path, info, result.topics, result.topic_embeddings, thresholds)
-        for file in sorted(target.iterdir()):
-            os.replace(file, writer.path / f"{MODEL_PREFIX}{file.name}")
 
 
 def evaluate(
@@ -232,7 +226,8 @@ def evaluate(
 ) -> StageResult:
     """Quality metrics and, when the corpus has labels, agreement with them (see
     :mod:`topics.evaluate`). Entry files: ``metrics.json``, and with labels
-    ``per_label.parquet`` and ``confusion.parquet`` (topic, label, count).
+    ``per_label.parquet`` and ``confusion.parquet`` (topic, label, count); with labels and
+    listed zero-shot topics, ``metrics["labels"]["zeroshot"]`` scores each listed topic.
 
     ``config`` is the representation's, so the corpus is tokenised as c-TF-IDF saw it.
     """
@@ -250,6 +245,8 @@ def evaluate(
         if "label" in documents.columns:
             agreement = quality.label_agreement(doc_topics, documents["label"])
             metrics["labels"] = {"mapping": {str(k): v for k, v in agreement["mapping"].items()}, **agreement["scores"]}
+            if "zeroshot" in topics.columns:  # listed topics scored against the labels (see topics.guide)
+                metrics["labels"]["zeroshot"] = guide_mod.zeroshot_scores(topics, doc_topics, documents["label"])
             writer.table("per_label.parquet", agreement["per_label"])
             confusion = agreement["confusion"].stack().rename("count").reset_index()
             writer.table("confusion.parquet", confusion[confusion["count"] > 0].astype({"label": str}))
@@ -293,7 +290,7 @@ def render(
             probabilities = np.asarray(store.get("cluster", cluster_key, verify=False).array("probabilities.npy"))
         documents = render_mod.documents_table(
             store.get("load", corpus_key, verify=False).table("documents.parquet"), doc_topics, probabilities,
-            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")), status,
+            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")), status, topics,
         )
         drift_report = store.get("drift", drift_key, verify=False).json("drift.json") if drift_key else None
         evaluated = store.get("evaluate", evaluate_key, verify=False)
@@ -325,12 +322,13 @@ def render(
 INPUTS = {
     "load": (),
     "embed": ("load",),
-    "reduce": ("embed",),
+    "guide": ("embed",),
+    "reduce": ("embed", "guide"),
     "project": ("embed",),
-    "cluster": ("reduce",),
+    "cluster": ("reduce", "guide"),
     "refine": ("load", "embed", "cluster"),
     "assign": ("load", "embed", "reduce"),
-    "represent": ("load", "embed", "refine", "assign"),
+    "represent": ("load", "embed", "refine", "assign", "guide"),
     "label": ("load", "represent"),
     "evaluate": ("load", "reduce", "represent"),
     "drift": ("load", "represent", "assign"),

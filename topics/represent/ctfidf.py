@@ -22,6 +22,8 @@ from topics.config import RepresentConfig
 from topics.represent.chain import CTFIDF_ASPECT, needs_embedding_model, representation_models
 
 NAME_TERMS = 4
+# BERTopic's IDF multiplier for the words of guided topic modeling's seed topics.
+SEED_MULTIPLIER = 1.2
 
 
 class RepresentationError(ValueError):
@@ -73,12 +75,14 @@ def build_vectorizer(config: RepresentConfig):
 
 def fit_bertopic(
     texts: list[str], embeddings: np.ndarray, labels: np.ndarray, config: RepresentConfig,
-    nr_topics: int | str | None = None, representation_model=None, embedding_model=None,
+    nr_topics: int | str | None = None, representation_model=None, embedding_model=None, seed_words: list[str] | None = None,
 ):
     """A fitted ``BERTopic`` whose clusters are ``labels`` and whose embeddings are ``embeddings``.
 
     ``nr_topics`` is BERTopic's topic reduction; ``representation_model`` its fine-tuning of
     the c-TF-IDF terms (which may need ``embedding_model``, e.g. ``KeyBERTInspired``).
+    ``seed_words`` (lower-case) get their IDF multiplied by 1.2, as BERTopic does for the words
+    of its ``seed_topic_list`` (see :mod:`topics.guide`).
 
     Raises
     ------
@@ -94,7 +98,7 @@ def fit_bertopic(
         umap_model=BaseDimensionalityReduction(),
         hdbscan_model=BaseCluster(),
         vectorizer_model=build_vectorizer(config),
-        ctfidf_model=ClassTfidfTransformer(),
+        ctfidf_model=ClassTfidfTransformer(seed_words=seed_words, seed_multiplier=SEED_MULTIPLIER) if seed_words else ClassTfidfTransformer(),
         top_n_words=config.top_n_terms,
         nr_topics=nr_topics,
         representation_model=representation_model,
@@ -150,6 +154,7 @@ def represent(
     labels: np.ndarray,
     config: RepresentConfig | None = None,
     embedding_model=None,
+    seed_words: list[str] | None = None,
 ) -> TopicRepresentation:
     """Describe each cluster by its c-TF-IDF terms, refined by ``config.chain``.
 
@@ -161,6 +166,7 @@ def represent(
     config : vectorizer, representation chain and output sizes
     embedding_model : a loaded SentenceTransformer, needed when the chain is not empty
         (see :func:`topics.embed.load_model`)
+    seed_words : words whose c-TF-IDF weight is boosted (guided topic modeling's seed words)
 
     Returns
     -------
@@ -178,7 +184,7 @@ def represent(
         raise ValueError(f"represent.chain {config.chain} embeds words: pass embedding_model (a loaded SentenceTransformer)")
     model = fit_bertopic(
         texts, embeddings, labels, config,
-        representation_model=representation_models(config), embedding_model=embedding_model,
+        representation_model=representation_models(config), embedding_model=embedding_model, seed_words=seed_words,
     )
     doc_topics = np.asarray(model.topics_, dtype=np.int64)
     topic_ids = sorted(model.get_topics())
