@@ -58,5 +58,7 @@ def test_silhouette_needs_two_topics():
 
 
 def test_preprocessing_matches_bertopic_terms():
-    assert preprocess_like_bertopic(["scale-free\tnetworks!", "   "]) == ["scalefree networks", "   "]
-    assert preprocess_like_bertopic(["!!!"]) == ["emptydoc"]
+    # BERTopic's English cleaning is off: only tabs and line breaks change; the tokenizer
+    # keeps "scale-free" whole.
+    assert preprocess_like_bertopic(["scale-free\tnetworks!", "   "]) == ["scale-free networks!", "   "]
+    assert preprocess_like_bertopic(["", "café\nau lait"]) == ["emptydoc", "café au lait"]
