@@ -80,7 +80,7 @@ def topics_quality(texts: list[str], labels: pd.Series, vectors: np.ndarray, see
         reduced = reduce.reduce(vectors, ReduceConfig(random_state=seed))
         assignment, _ = cluster.cluster(reduced, ClusterConfig())
         result = represent_topics(texts, [str(i) for i in range(len(texts))], vectors, assignment, config, None)
-        metrics = evaluate.summarize(documents, result.topics, result.doc_topics, reduced, build_vectorizer(config).build_analyzer())
+        metrics = evaluate.summarize(documents, result.topics, result.doc_topics, reduced, build_vectorizer(config, texts).build_analyzer())
         runs.append({"nmi": evaluate.label_agreement(result.doc_topics, labels)["scores"]["all"]["nmi"],
                      "npmi": metrics["coherence_npmi"], "topics": metrics["n_topics"], "outliers": metrics["outlier_share"]})
     frame = pd.DataFrame(runs)
