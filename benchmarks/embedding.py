@@ -64,7 +64,7 @@ def topics_quality(texts: list[str], labels: pd.Series, vectors: np.ndarray, see
         reduced = reduce.reduce(vectors, ReduceConfig(random_state=seed))
         assignment, _ = cluster.cluster(reduced, ClusterConfig())
         result = represent_topics(texts, [str(i) for i in range(len(texts))], vectors, assignment, config, None)
-        metrics = evaluate.summarize(documents, result.topics, result.doc_topics, reduced, build_vectorizer(config).build_analyzer())
+        metrics = evaluate.summarize(documents, result.topics, result.doc_topics, reduced, build_vectorizer(config, texts).build_analyzer())
         terms = [list(t) for t in result.topics.loc[result.topics["topic"] >= 0, "terms"]]
         runs.append({"nmi": evaluate.label_agreement(result.doc_topics, labels)["scores"]["all"]["nmi"],
                      "npmi": metrics["coherence_npmi"], "npmi_sw": evaluate.npmi_stopwords_kept(terms, texts, config),

@@ -127,7 +127,7 @@ def score(documents: pd.DataFrame, side: dict, represent_config) -> dict:
     from topics.represent import build_vectorizer
 
     base = side["labels"][0]
-    metrics = evaluate.summarize(documents, side["topics"], base, side["reduced"], build_vectorizer(represent_config).build_analyzer(), TOP_N)
+    metrics = evaluate.summarize(documents, side["topics"], base, side["reduced"], build_vectorizer(represent_config, documents["text"].tolist()).build_analyzer(), TOP_N)
     real = side["topics"][side["topics"]["topic"] >= 0]
     terms = [list(t) for t in real["terms"]]
     truth = pd.factorize(documents["label"].astype(str))[0]
@@ -155,8 +155,6 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / "outputs" / ".bench-cache")
     args = parser.parse_args()
 
-    from topics.config import RepresentConfig
-
     rows = []
     for name in args.slices:
         started = time.perf_counter()
@@ -165,9 +163,11 @@ def main() -> None:
         runs = [(embeddings, SEEDS[0]), *[(embeddings, s) for s in SEEDS[1:]], (noisy, SEEDS[0])]
         mine = ours(documents, embeddings, runs)
         theirs = plain(documents, runs)
-        for side, result, config in (("ours", mine, mine["config"].represent), ("plain", theirs, RepresentConfig(stop_words=None, chain=[]))):
+        # Both sides are scored with our tokenisation (the evaluate stage's), so the same
+        # tokens count on both; npmi_sw keeps stop words in it.
+        for side, result in (("ours", mine), ("plain", theirs)):
             rows.append({"slice": name, "targeted": PANEL[name].targeted, "side": side, "docs": len(documents),
-                         **score(documents, result, config)})
+                         **score(documents, result, mine["config"].represent)})
         print(f"{name}: {len(documents)} docs, {time.perf_counter() - started:.0f} s (represent {mine['represent_s']:.0f} s)",
               file=sys.stderr, flush=True)
 

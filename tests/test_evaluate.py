@@ -58,8 +58,10 @@ def test_silhouette_needs_two_topics():
 
 
 def test_preprocessing_matches_bertopic_terms():
-    assert preprocess_like_bertopic(["scale-free\tnetworks!", "   "]) == ["scalefree networks", "   "]
-    assert preprocess_like_bertopic(["!!!"]) == ["emptydoc"]
+    # BERTopic's English cleaning is off: only tabs and line breaks change; the tokenizer
+    # keeps "scale-free" whole.
+    assert preprocess_like_bertopic(["scale-free\tnetworks!", "   "]) == ["scale-free networks!", "   "]
+    assert preprocess_like_bertopic(["", "café\nau lait"]) == ["emptydoc", "café au lait"]
 
 
 def test_npmi_with_stop_words_kept_scores_a_stop_word_term(arxiv_table):
@@ -72,7 +74,7 @@ def test_npmi_with_stop_words_kept_scores_a_stop_word_term(arxiv_table):
     texts = arxiv_table["text"].head(300).tolist()
     polluted = [["galaxies", "the", "stars", "of", "galaxy"]]
     config = RepresentConfig()
-    hidden = npmi_coherence(polluted, tokenize_corpus(texts, build_vectorizer(config).build_analyzer()))[0]
+    hidden = npmi_coherence(polluted, tokenize_corpus(texts, build_vectorizer(config, texts).build_analyzer()))[0]
     kept = npmi_stopwords_kept(polluted, texts, config)
     assert kept < hidden
     assert npmi_stopwords_kept([["galaxies"]], texts, config) is None  # one term: nothing to score

@@ -233,20 +233,33 @@ class LLMConfig(_Section):
 
 
 REPRESENTATIONS = ("keybert", "mmr")
+# represent.language (see topics.represent.languages).
+TERM_LANGUAGES = ("english", "french", "german", "korean", "chinese", "japanese")
+LANGUAGE_CHOICES = ("auto", "multilingual", *TERM_LANGUAGES)
 
 
 class RepresentConfig(_Section):
     """Topic representation through BERTopic (see :mod:`topics.represent`): c-TF-IDF terms,
     refined by ``chain`` (applied in order: ``keybert``, ``mmr``; empty keeps c-TF-IDF), then
-    optionally labelled by an LLM."""
+    optionally labelled by an LLM.
+
+    ``language`` picks how terms are cut out of the text (see
+    :mod:`topics.represent.languages`): ``auto`` detects it from the corpus's scripts (and,
+    for Latin script, its stop words), ``multilingual`` segments each run of text by its own
+    script, a language name fixes it. ``stop_words``: ``auto`` is the list of the language(s)
+    found, a language name that list, null none, a list exactly those words.
+    ``token_pattern`` cuts words of space-separated scripts (Latin, Cyrillic, Arabic ...)."""
 
     top_n_terms: int = Field(10, ge=1, le=50)
     n_representative_docs: int = Field(3, ge=1, le=20)
-    stop_words: str | list[str] | None = "english"
+    language: Literal[LANGUAGE_CHOICES] = "auto"
+    stop_words: str | list[str] | None = "auto"
     ngram_range: tuple[int, int] = (1, 1)
     min_df: int = Field(1, ge=1)
-    # Tokens of 2+ characters starting with a letter: bare numbers ("2007") make poor terms.
-    token_pattern: str = r"(?u)\b[^\W\d_]\w+\b"
+    # Tokens of 2+ letters or digits starting with a letter not glued to a letter or digit
+    # before it (bare numbers such as "2007" make poor terms); a hyphen between two of them
+    # stays inside ("scale-free"); underscores split ("m_sun" -> "sun").
+    token_pattern: str = r"(?<![^\W_])[^\W\d_](?:[^\W_]|[-\u2010](?=[^\W_]))+"
     chain: list[Literal["keybert", "mmr"]] = ["keybert", "mmr"]
     keybert: KeyBERTConfig = KeyBERTConfig()
     mmr: MMRConfig = MMRConfig()
@@ -259,6 +272,26 @@ class RepresentConfig(_Section):
             raise ValueError("must be (low, high) with 1 <= low <= high")
         return value
 
+    @field_validator("stop_words")
+    @classmethod
+    def _known_list(cls, value):
+        if isinstance(value, str) and value not in ("auto", *TERM_LANGUAGES):
+            raise ValueError(f"must be auto, one of {', '.join(TERM_LANGUAGES)}, null or a list of words")
+        return value
+
+    @field_validator("token_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import regex
+
+        try:
+            groups = regex.compile(value).groups
+        except regex.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        if groups > 1:
+            raise ValueError("at most one capturing group (the token)")
+        return value
+
     @field_validator("chain")
     @classmethod
     def _once_each(cls, value: list[str]) -> list[str]:
@@ -268,7 +301,7 @@ class RepresentConfig(_Section):
 
     def vectorizer_settings(self) -> dict[str, Any]:
         """The settings that decide how documents are tokenised (and so the c-TF-IDF)."""
-        return self.model_dump(mode="json", include={"stop_words", "ngram_range", "min_df", "token_pattern"})
+        return self.model_dump(mode="json", include={"language", "stop_words", "ngram_range", "min_df", "token_pattern"})
 
     def term_settings(self) -> dict[str, Any]:
         """Everything that shapes the topics' terms and representative documents; not the LLM."""

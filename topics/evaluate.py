@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -24,11 +23,13 @@ OUTLIER_LABEL = "(outlier)"
 
 
 def preprocess_like_bertopic(texts: list[str]) -> list[str]:
-    """The cleaning BERTopic applies before its vectorizer (``BERTopic._preprocess_text`` for
-    English), so that tokens here match the topic terms (e.g. "scale-free" -> "scalefree")."""
+    """The cleaning BERTopic applies before its vectorizer (``BERTopic._preprocess_text`` with
+    its English cleaning off, as :func:`topics.represent.ctfidf.fit_bertopic` runs it): tabs
+    and line breaks become spaces, an empty text becomes ``"emptydoc"``. The vectorizer's
+    tokenizer does the rest, so tokens here match the topic terms (e.g. "scale-free")."""
     cleaned = []
     for text in texts:
-        text = re.sub(r"[^A-Za-z0-9 ]+", "", text.replace("\n", " ").replace("\t", " "))
+        text = text.replace("\n", " ").replace("\t", " ")
         cleaned.append(text or "emptydoc")
     return cleaned
 
@@ -53,7 +54,7 @@ def npmi_stopwords_kept(terms_per_topic: list[list[str]], texts: list[str], conf
     from topics.represent import build_vectorizer
 
     kept = config.model_copy(update={"stop_words": None, "ngram_range": (1, 1)})
-    tokenized = tokenize_corpus(list(texts), build_vectorizer(kept).build_analyzer())
+    tokenized = tokenize_corpus(list(texts), build_vectorizer(kept, list(texts)).build_analyzer())
     scores = [s for s in npmi_coherence(terms_per_topic, tokenized, top_n) if s is not None]
     return float(np.mean(scores)) if scores else None
 
@@ -178,6 +179,7 @@ def summarize(documents: pd.DataFrame, topics: pd.DataFrame, doc_topics: np.ndar
     doc_topics : int64, shape (n_docs,)
     reduced : float32, shape (n_docs, n_components)
     analyzer : the c-TF-IDF vectorizer's ``build_analyzer()``, to tokenise as it did
+        (``build_vectorizer(config, documents["text"])``: the same term language)
     """
     real = topics[topics["topic"] >= 0]
     terms = [list(t) for t in real["terms"]]

@@ -147,26 +147,24 @@ def planned_adjustments(settings: RunConfig, n_docs: int) -> list[Adjustment]:
     return adjustments
 
 
-def _term_finder(config: RepresentConfig, stop_words):
+def _term_finder(config: RepresentConfig, language, stop_words):
     """A function that returns the terms of a batch of texts as c-TF-IDF tokenises them:
-    BERTopic's text cleaning, then the configured vectorizer (``min_df`` 1: it counts over
-    topics, unknown before clustering)."""
+    BERTopic's text cleaning (its English cleaning off, as in
+    :func:`topics.represent.ctfidf.fit_bertopic`), then the vectorizer's tokenizer for the
+    corpus's term ``language`` with ``stop_words`` (``min_df`` 1: it counts over topics,
+    unknown before clustering)."""
     from bertopic import BERTopic
-    from sklearn.feature_extraction.text import CountVectorizer
+
+    from topics.represent.languages import tokenizer_for
 
     cleaner = BERTopic(verbose=False)  # its _preprocess_text is what fit() applies to every topic's text
-    vectorizer = CountVectorizer(
-        stop_words=stop_words, ngram_range=(1, 1), token_pattern=config.token_pattern, lowercase=True,
-    )
-    analyse = vectorizer.build_analyzer()
-    stop = set(vectorizer.get_stop_words() or ())
+    cleaner.language = None
+    tokenize = tokenizer_for(config.token_pattern, stop_words, language)
 
     def terms(texts: list[str]) -> set[str]:
         found: set[str] = set()
         for cleaned in cleaner._preprocess_text(texts):
-            if cleaned == "emptydoc":  # BERTopic's stand-in for a text it emptied
-                continue
-            found.update(word for word in analyse(cleaned) if word not in stop)
+            found.update(tokenize(cleaned))
         return found
 
     return terms
@@ -180,33 +178,32 @@ def _batches(texts: list[str], size: int) -> Iterable[list[str]]:
 def check_terms(texts: list[str], config: RepresentConfig) -> None:
     """Refuse a corpus that can yield no topic term.
 
-    The texts are tokenised as c-TF-IDF will see them (BERTopic's English cleaning, which
-    keeps only ``[A-Za-z0-9 ]``; then ``represent.token_pattern`` and ``stop_words``). The
-    check stops at the first batch of documents that yields a term, so a normal corpus costs
-    milliseconds.
+    The texts are tokenised as c-TF-IDF will see them: the term language resolved for
+    ``represent.language`` (see :mod:`topics.represent.languages`), its segmenters
+    (``represent.token_pattern`` for space-separated scripts, kiwipiepy for Korean, jieba for
+    Chinese, SudachiPy for Japanese) and ``represent.stop_words``. Words in any script count.
+    The check stops at the first batch of documents that yields a term, so a normal corpus
+    costs milliseconds (plus loading a segmenter the corpus needs).
 
     Raises
     ------
     PreflightError
-        With the reason: every word is a stop word; the words are in a script the cleaning
-        removes (e.g. Korean, Chinese, Arabic); or no token matches the pattern (only
-        numbers, symbols, emoji or punctuation).
+        With the reason: every word is a stop word; or no token is a word (only numbers,
+        symbols, emoji, punctuation, markup or identifiers).
     """
-    find = _term_finder(config, config.stop_words)
+    from topics.represent.languages import resolve_language
+
+    language = resolve_language(texts, config.language)
+    find = _term_finder(config, language, config.stop_words)
     for batch in _batches(texts, TERM_CHECK_BATCH):
         if find(batch):
             return
     n = len(texts)
-    if config.stop_words is not None and _term_finder(config, None)(texts):
+    if config.stop_words is not None and _term_finder(config, language, None)(texts):
         raise PreflightError(
             f"the corpus yields no topic term: every word of its {n} documents is a stop word "
-            f"(represent.stop_words={config.stop_words!r}); use other documents or set represent.stop_words=null"
-        )
-    if any(not ch.isascii() and ch.isalpha() for text in texts for ch in text):
-        raise PreflightError(
-            f"the corpus yields no topic term: its {n} documents are written in letters outside A-Z "
-            "(e.g. Korean, Chinese, Arabic, Cyrillic), which the c-TF-IDF text cleaning removes; "
-            "terms in other scripts are not supported yet"
+            f"(represent.stop_words={config.stop_words!r}, language {language.language}); use other documents or set "
+            "represent.stop_words=null"
         )
     raise PreflightError(
         f"the corpus yields no topic term: its {n} documents hold no word matching represent.token_pattern "

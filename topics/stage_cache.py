@@ -45,21 +45,23 @@ REFERENCE_STAGES = {
 # topics.guide_stage).
 ALL_STAGES = ("load", "embed", "guide", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
 CODE_VERSIONS = {
-    "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 3, "represent": 4, "label": 1,
-    "evaluate": 2, "drift": 2, "render": 8, "guide": 1,
+    "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 2, "assign": 3, "represent": 5, "label": 1,
+    "evaluate": 3, "drift": 2, "render": 8, "guide": 1,
 }
+# The segmenters that cut terms out of text (see topics.represent.tokenize).
+TOKENIZER_PACKAGES = ("regex", "kiwipiepy", "kiwipiepy-model", "jieba", "sudachipy", "sudachidict-core")
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),
     "embed": ("sentence-transformers", "transformers", "torch"),
     "reduce": ("umap-learn", "pynndescent", "numba", "numpy"),
     "project": ("umap-learn", "pynndescent", "numba", "numpy"),
     "cluster": ("hdbscan", "scikit-learn", "numpy"),
-    "refine": ("bertopic", "scikit-learn"),
-    "represent": ("bertopic", "scikit-learn", "sentence-transformers"),
+    "refine": ("bertopic", "scikit-learn", *TOKENIZER_PACKAGES),
+    "represent": ("bertopic", "scikit-learn", "sentence-transformers", *TOKENIZER_PACKAGES),
     "label": ("openai", "transformers"),
     "assign": ("hdbscan", "numpy"),
     "drift": ("scipy", "numpy"),
-    "evaluate": ("gensim", "scikit-learn"),
+    "evaluate": ("gensim", "scikit-learn", *TOKENIZER_PACKAGES),
     "render": ("plotly", "pandas", "pyarrow"),
     "guide": ("numpy",),
 }

@@ -216,9 +216,12 @@ def represent(
         writer.json("vocabulary.json", result.vocabulary)
         with open(writer.path / "ctfidf.npz", "wb") as handle:
             sparse.save_npz(handle, result.ctfidf)
-        return {"n_topics": int((result.topics["topic"] >= 0).sum())}
+        return {"n_topics": int((result.topics["topic"] >= 0).sum()), "language": result.language.as_dict()}
 
-    return _cached(store, "represent", key, fill, refresh, started)
+    result = _cached(store, "represent", key, fill, refresh, started)
+    # The term language (detected or set) goes into the run's record, also on a cache hit.
+    language = store.get("represent", key, verify=False).meta.get("language")
+    return dataclasses.replace(result, details={"language": language}) if language else result
 
 
 def evaluate(
@@ -241,7 +244,8 @@ def evaluate(
         topics = represented.table("topics.parquet")
         doc_topics = np.asarray(represented.array("doc_topics.npy"))
         reduced = np.asarray(store.get("reduce", reduce_key, verify=False).array("reduced.npy"))
-        metrics = quality.summarize(documents, topics, doc_topics, reduced, build_vectorizer(config).build_analyzer())
+        analyzer = build_vectorizer(config, documents["text"].tolist()).build_analyzer()
+        metrics = quality.summarize(documents, topics, doc_topics, reduced, analyzer)
         if "label" in documents.columns:
             agreement = quality.label_agreement(doc_topics, documents["label"])
             metrics["labels"] = {"mapping": {str(k): v for k, v in agreement["mapping"].items()}, **agreement["scores"]}

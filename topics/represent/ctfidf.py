@@ -6,6 +6,11 @@ clustering steps replaced by pass-throughs (``BaseDimensionalityReduction``,
 terms and topic embeddings, then refines the terms with the configured representation chain
 (see :mod:`topics.represent.chain`). BERTopic renumbers topics by size (0 is the largest; -1 stays
 the outliers), and those ids are the run's topic ids.
+
+Terms come from :class:`topics.represent.tokenize.Tokenizer`, chosen for the corpus's term
+language (:mod:`topics.represent.languages`): BERTopic's own English cleaning, which deletes
+every character outside ``[A-Za-z0-9 ]``, is switched off, so accents, hyphens and words in
+other scripts survive.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from topics.config import RepresentConfig
 from topics.represent.chain import CTFIDF_ASPECT, needs_embedding_model, representation_models
+from topics.represent.languages import TermLanguage, resolve_language, tokenizer_for
 
 NAME_TERMS = 4
 # BERTopic's IDF multiplier for the words of guided topic modeling's seed topics.
@@ -50,6 +56,7 @@ class TopicRepresentation:
     topic_embeddings : float32, shape (n_topics, dim)
         Mean document embedding per topic, rows aligned with ``topics``.
     model : the fitted ``BERTopic`` (its topic ids are ``topics["topic"]``), for saving
+    language : the corpus's term language (:class:`topics.represent.languages.TermLanguage`)
     """
 
     topics: pd.DataFrame
@@ -58,29 +65,49 @@ class TopicRepresentation:
     vocabulary: list[str]
     topic_embeddings: np.ndarray
     model: Any = field(default=None, compare=False, repr=False)
+    language: TermLanguage | None = None
 
 
-def build_vectorizer(config: RepresentConfig):
-    """The CountVectorizer shared by c-TF-IDF and anything that must tokenise the same way."""
+def build_vectorizer(config: RepresentConfig, texts: list[str] | None = None, language: TermLanguage | None = None):
+    """The CountVectorizer shared by c-TF-IDF and anything that must tokenise the same way.
+
+    Its tokenizer is :func:`topics.represent.languages.tokenizer_for` the corpus's term
+    language: ``language`` when given, else resolved from ``texts`` for
+    ``config.language``. Stop words are dropped by the tokenizer (per the language), so the
+    vectorizer's own ``stop_words`` is None; it lower-cases nothing itself either (the
+    tokenizer normalises).
+
+    Raises
+    ------
+    ValueError
+        If ``config.language`` is ``auto`` or ``multilingual`` and neither ``texts`` nor
+        ``language`` is given.
+    """
     from sklearn.feature_extraction.text import CountVectorizer
 
+    if language is None:
+        if texts is None and config.language in ("auto", "multilingual"):
+            raise ValueError(f"build_vectorizer: represent.language={config.language} needs the corpus texts (or a resolved language)")
+        language = resolve_language(list(texts or []), config.language)
     return CountVectorizer(
-        stop_words=config.stop_words,
+        tokenizer=tokenizer_for(config.token_pattern, config.stop_words, language),
+        token_pattern=None,
+        lowercase=False,
         ngram_range=tuple(config.ngram_range),
         min_df=config.min_df,
-        token_pattern=config.token_pattern,
-        lowercase=True,
     )
 
 
 def fit_bertopic(
     texts: list[str], embeddings: np.ndarray, labels: np.ndarray, config: RepresentConfig,
     nr_topics: int | str | None = None, representation_model=None, embedding_model=None, seed_words: list[str] | None = None,
+    language: TermLanguage | None = None,
 ):
     """A fitted ``BERTopic`` whose clusters are ``labels`` and whose embeddings are ``embeddings``.
 
     ``nr_topics`` is BERTopic's topic reduction; ``representation_model`` its fine-tuning of
-    the c-TF-IDF terms (which may need ``embedding_model``, e.g. ``KeyBERTInspired``).
+    the c-TF-IDF terms (which may need ``embedding_model``, e.g. ``KeyBERTInspired``);
+    ``language`` the term language (resolved from ``texts`` when None).
     ``seed_words`` (lower-case) get their IDF multiplied by 1.2, as BERTopic does for the words
     of its ``seed_topic_list`` (see :mod:`topics.guide`).
 
@@ -97,7 +124,7 @@ def fit_bertopic(
     model = BERTopic(
         umap_model=BaseDimensionalityReduction(),
         hdbscan_model=BaseCluster(),
-        vectorizer_model=build_vectorizer(config),
+        vectorizer_model=build_vectorizer(config, texts, language),
         ctfidf_model=ClassTfidfTransformer(seed_words=seed_words, seed_multiplier=SEED_MULTIPLIER) if seed_words else ClassTfidfTransformer(),
         top_n_words=config.top_n_terms,
         nr_topics=nr_topics,
@@ -105,16 +132,19 @@ def fit_bertopic(
         calculate_probabilities=False,
         verbose=False,
     )
-    # Set after construction: given to the constructor, BERTopic drops its English text
-    # cleaning, and the c-TF-IDF vocabulary would depend on whether a chain needs a model.
     model.embedding_model = embedding_model
+    # BERTopic's cleaning for language "english" deletes every character outside
+    # [A-Za-z0-9 ] ("café" -> "caf", "scale-free" -> "scalefree", Korean -> nothing). Off:
+    # its _preprocess_text then only turns tabs and line breaks into spaces, and the
+    # tokenizer does the rest.
+    model.language = None
     try:
         model.fit(list(texts), embeddings=np.asarray(embeddings), y=np.asarray(labels))
     except ValueError as exc:
         if "vocabulary" in str(exc) or "min_df" in str(exc):
             raise RepresentationError(
                 f"represent: no terms left after tokenising ({exc}); check represent.stop_words, "
-                "represent.min_df and represent.token_pattern"
+                "represent.language, represent.min_df and represent.token_pattern"
             ) from None
         raise
     return model
@@ -182,9 +212,11 @@ def represent(
     config = config or RepresentConfig()
     if needs_embedding_model(config) and embedding_model is None:
         raise ValueError(f"represent.chain {config.chain} embeds words: pass embedding_model (a loaded SentenceTransformer)")
+    language = resolve_language(list(texts), config.language)
     model = fit_bertopic(
         texts, embeddings, labels, config,
         representation_model=representation_models(config), embedding_model=embedding_model, seed_words=seed_words,
+        language=language,
     )
     doc_topics = np.asarray(model.topics_, dtype=np.int64)
     topic_ids = sorted(model.get_topics())
@@ -230,4 +262,5 @@ def represent(
         vocabulary=[str(t) for t in model.vectorizer_model.get_feature_names_out()],
         topic_embeddings=np.asarray(model.topic_embeddings_, dtype=np.float32),
         model=model,
+        language=language,
     )
