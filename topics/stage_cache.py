@@ -41,11 +41,14 @@ REFERENCE_STAGES = {
     "assign": ("load", "embed", "reduce", "project", "assign", "represent", "label", "evaluate", "drift", "render"),
     "refit": ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "drift", "render"),
 }
-# Every stage, in dependency order.
-ALL_STAGES = ("load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
+# Every stage, in dependency order ("keywords" runs only with keywords.enabled).
+ALL_STAGES = (
+    "load", "embed", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "keywords",
+    "render",
+)
 CODE_VERSIONS = {
     "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 1, "assign": 3, "represent": 4, "label": 1,
-    "evaluate": 2, "drift": 2, "render": 8,
+    "evaluate": 2, "drift": 2, "keywords": 1, "render": 9,
 }
 STAGE_PACKAGES = {
     "load": ("pandas", "pyarrow"),
@@ -59,6 +62,8 @@ STAGE_PACKAGES = {
     "assign": ("hdbscan", "numpy"),
     "drift": ("scipy", "numpy"),
     "evaluate": ("gensim", "scikit-learn"),
+    # Word vectors come from the vector store, whose space pins the embedding packages.
+    "keywords": ("keybert", "scikit-learn", "numpy"),
     "render": ("plotly", "pandas", "pyarrow"),
 }
 

@@ -20,7 +20,7 @@ assignment; changing only the LLM settings reuses everything but the labels.
 
 Stage names, keys and the cache's reuse-or-compute live in :mod:`topics.stage_cache`; the
 embed stage (per-document vector reuse) in :mod:`topics.embed_stage`, the reference stages in
-:mod:`topics.reference_stages`, the LLM labels in :mod:`topics.label_stage`.
+:mod:`topics.reference_stages`, LLM labels in :mod:`topics.label_stage`, keywords in :mod:`topics.keyword_stage`.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from topics.config import (
 )
 from topics.corpus import load_corpus
 from topics.embed_stage import embed
+from topics.keyword_stage import keywords
 from topics.label_stage import label
 from topics.reference_stages import assign, drift, reference_fingerprint
 from topics.represent import build_vectorizer
@@ -62,7 +63,7 @@ from topics.stage_cache import (
 
 __all__ = [
     "ALL_STAGES", "CODE_VERSIONS", "PAUSE_AFTER_CHUNK_ENV", "PAUSE_ENV", "PAUSE_SIGNAL_ENV", "REFERENCE_STAGES", "STAGES", "StageResult", "assign",
-    "cluster", "drift", "embed", "evaluate", "label", "load", "project", "publish", "reduce", "reference_fingerprint",
+    "cluster", "drift", "embed", "evaluate", "keywords", "label", "load", "project", "publish", "reduce", "reference_fingerprint",
     "refine", "render", "represent", "stage_key", "with_downstream",
 ]
 
@@ -262,13 +263,13 @@ def evaluate(
 def render(
     store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str | None, represent_key: str, label_key: str,
     evaluate_key: str, config: RenderConfig, refresh: bool = False, assign_key: str | None = None,
-    drift_key: str | None = None,
+    drift_key: str | None = None, keywords_key: str | None = None,
 ) -> StageResult:
     """The run's tables (documents, topics, metrics) and pages (see :func:`topics.render.views`).
     Topics come from the label stage (with LLM labels when enabled); assignments and topic
     embeddings from the representation. Against a reference, ``assign_key`` (assign mode; it
-    replaces ``cluster_key``) adds each document's status, and ``drift_key`` the drift page
-    and ``drift.json``."""
+    replaces ``cluster_key``) adds each document's status, ``drift_key`` the drift page
+    and ``drift.json``, and ``keywords_key`` (None: keywords are off) a ``keywords`` column."""
     started = time.perf_counter()
     # The labels' content, not only their key: a label entry with failed LLM calls is redone
     # under the same key, and its new labels must reach the pages.
@@ -276,7 +277,7 @@ def render(
     inputs = {
         "corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key,
         "label": [label_key, labels_digest], "evaluate": evaluate_key, "assign": assign_key, "drift": drift_key,
-    }
+        "keywords": keywords_key}
     key = stage_key("render", inputs, config.model_dump(mode="json"))
 
     def fill(writer: EntryWriter) -> dict:
@@ -291,9 +292,10 @@ def render(
             probabilities = np.full(len(doc_topics), np.nan, dtype=np.float32)
         else:
             probabilities = np.asarray(store.get("cluster", cluster_key, verify=False).array("probabilities.npy"))
+        keywords_table = store.get("keywords", keywords_key, verify=False).table("keywords.parquet") if keywords_key else None
         documents = render_mod.documents_table(
             store.get("load", corpus_key, verify=False).table("documents.parquet"), doc_topics, probabilities,
-            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")), status,
+            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")), status, keywords_table,
         )
         drift_report = store.get("drift", drift_key, verify=False).json("drift.json") if drift_key else None
         evaluated = store.get("evaluate", evaluate_key, verify=False)
@@ -318,7 +320,6 @@ def render(
     return _cached(store, "render", key, fill, refresh, started)
 
 
-
 # --- wiring helpers -----------------------------------------------------------------------
 
 # Each stage's direct inputs; the flow follows this order.
@@ -334,7 +335,8 @@ INPUTS = {
     "label": ("load", "represent"),
     "evaluate": ("load", "reduce", "represent"),
     "drift": ("load", "represent", "assign"),
-    "render": ("load", "project", "cluster", "assign", "represent", "label", "evaluate", "drift"),
+    "keywords": ("load", "embed"),
+    "render": ("load", "project", "cluster", "assign", "represent", "label", "evaluate", "drift", "keywords"),
 }
 
 
