@@ -52,3 +52,10 @@ def test_new_settings_reuse_the_stored_word_vectors(keyword_run, pipeline_cache)
     table = ArtifactStore(pipeline_cache).get("keywords", result.key).table("keywords.parquet")
     documents = pd.read_parquet(keyword_run / "documents.parquet")
     assert [list(k) for k in table["keywords"]] == [list(k)[:2] for k in documents["keywords"]]
+
+
+def test_stage_graph_knows_keywords():
+    from topics.stages import with_downstream
+
+    assert with_downstream(["keywords"]) == {"keywords", "render"}
+    assert "keywords" in with_downstream(["embed"]) and "keywords" not in with_downstream(["cluster"])
