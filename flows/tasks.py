@@ -13,8 +13,8 @@ from prefect.cache_policies import NO_CACHE
 from topics import stages
 from topics.artifacts import ArtifactStore
 from topics.config import (
-    ClusterConfig, CorpusConfig, EmbedConfig, GuideConfig, LLMConfig, ProjectConfig, ReduceConfig, ReferenceConfig, RefineConfig,
-    RenderConfig, RepresentConfig,
+    ClusterConfig, CorpusConfig, EmbedConfig, GuideConfig, KeywordsConfig, LLMConfig, ProjectConfig, ReduceConfig,
+    ReferenceConfig, RefineConfig, RenderConfig, RepresentConfig,
 )
 
 
@@ -94,13 +94,21 @@ def evaluate_task(cache_dir: str, corpus_key: str, reduce_key: str, represent_ke
     return stages.evaluate(ArtifactStore(cache_dir), corpus_key, reduce_key, represent_key, config, refresh).as_dict()
 
 
+@task(name="keywords", cache_policy=NO_CACHE)
+def keywords_task(
+    cache_dir: str, corpus_key: str, embed_key: str, config: KeywordsConfig, embed_config: EmbedConfig,
+    represent_config: RepresentConfig, refresh: bool = False,
+) -> dict:
+    return stages.keywords(ArtifactStore(cache_dir), corpus_key, embed_key, config, embed_config, represent_config, refresh).as_dict()
+
+
 @task(name="render", cache_policy=NO_CACHE)
 def render_task(
     cache_dir: str, corpus_key: str, project_key: str, cluster_key: str | None, represent_key: str, label_key: str,
     evaluate_key: str, config: RenderConfig, assign_key: str | None = None, drift_key: str | None = None,
-    refresh: bool = False,
+    keywords_key: str | None = None, refresh: bool = False,
 ) -> dict:
     return stages.render(
         ArtifactStore(cache_dir), corpus_key, project_key, cluster_key, represent_key, label_key, evaluate_key, config,
-        refresh, assign_key, drift_key,
+        refresh, assign_key, drift_key, keywords_key,
     ).as_dict()

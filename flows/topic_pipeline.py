@@ -175,9 +175,12 @@ def topic_pipeline(
         drifted = None
         if reference_dir:
             drifted = step("drift", tasks.drift_task, corpus, represented, reference_dir, settings.reference, assign_key=assigned)
+        keyworded = None
+        if settings.keywords.enabled:
+            keyworded = step("keywords", tasks.keywords_task, corpus, embedded, settings.keywords, settings.embed, settings.represent)
         rendered = step(
             "render", tasks.render_task, corpus, projected, clustered, represented, labelled, evaluated, settings.render,
-            assign_key=assigned, drift_key=drifted,
+            assign_key=assigned, drift_key=drifted, keywords_key=keyworded,
         )
         summary = stages.publish(
             ArtifactStore(cache_dir), run_dir, corpus, labels_key, represented, rendered, manifest.data, labels_stage,

@@ -49,6 +49,17 @@ def test_fp16_for_a_cpu_backend_is_refused_before_any_work(capsys):
     assert "embed.precision fp16 needs" in err
 
 
+def test_bad_keywords_setting(capsys):
+    err = _error(capsys, ["run", "--set", "keywords.enabled=true", "--set", "keywords.keyphrase_ngram_range=[3, 1]"])
+    assert "keywords.keyphrase_ngram_range: Value error, must be (low, high)" in err
+
+
+def test_keywords_stage_can_be_refreshed():
+    from flows.cli import _parser
+
+    assert _parser().parse_args(["run", "--refresh", "keywords"]).refresh == ["keywords"]
+
+
 def test_missing_input_file(capsys, tmp_path):
     assert "input file not found" in _error(capsys, ["run", "--input", str(tmp_path / "missing.parquet")])
 

@@ -61,3 +61,20 @@ def test_file_errors_name_the_file(tmp_path):
 def test_ngram_range_must_be_ordered():
     with pytest.raises(ConfigError, match="represent.ngram_range"):
         build_config({"represent": {"ngram_range": [2, 1]}})
+
+
+@pytest.mark.parametrize("override, key", [
+    ("keywords.top_n=0", "keywords.top_n"),
+    ("keywords.keyphrase_ngram_range=[2, 1]", "keywords.keyphrase_ngram_range"),
+    ("keywords.diversity=1.5", "keywords.diversity"),
+    ("keywords.diversty=0.3", "keywords.diversty: unknown key"),
+])
+def test_keywords_settings_are_checked(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        build_config({}, [override])
+
+
+def test_keywords_settings_parse():
+    config = build_config({}, ["keywords.enabled=true", "keywords.keyphrase_ngram_range=[1, 2]", "keywords.use_mmr=true"])
+    assert config.keywords.enabled and config.keywords.keyphrase_ngram_range == (1, 2) and config.keywords.use_mmr
+    assert not RunConfig().keywords.enabled

@@ -12,7 +12,7 @@ from topics import embed, guide
 from topics.config import GuideConfig, RunConfig
 from topics.refine import uses_vocabulary
 from topics.run import read_manifest
-from topics.stage_cache import CODE_VERSIONS, stage_key
+from topics.stage_cache import stage_key
 
 ASTRO = "astrophysics, galaxies and stars"
 NOBODY = "cooking recipes and restaurants"

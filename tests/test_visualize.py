@@ -118,3 +118,11 @@ def test_topic_views_draw_from_tables():
     assert topics_per_class(documents, topics).data
     confusion = pd.DataFrame({"topic": [0, 1], "label": ["a", "b"], "count": [2, 1]})
     assert confusion_heatmap(confusion, topics).data[0].z.tolist() == [[2, 0], [0, 1]]
+
+
+def test_keywords_in_hover_are_escaped():
+    documents, topics = _tables()
+    documents["keywords"] = [["<script>alert(3)</script>", "hello"], [], ["plain"], None]
+    hover = " ".join(" ".join(trace.hovertext) for trace in document_map(documents, topics).data)
+    assert "<script>" not in hover and "keywords: &lt;script&gt;alert(3)&lt;/script&gt;, hello" in hover
+    assert "keywords: plain" in hover and hover.count("keywords:") == 2

@@ -308,6 +308,30 @@ class RepresentConfig(_Section):
         return self.model_dump(mode="json", exclude={"llm"})
 
 
+class KeywordsConfig(_Section):
+    """Per-document keywords with KeyBERT (see :mod:`topics.keywords`); off by default.
+
+    ``top_n`` keywords per document, each ``keyphrase_ngram_range`` words long, ranked by the
+    similarity of their embedding (the run's own model) to the document's. ``use_mmr`` and
+    ``diversity`` are KeyBERT's Maximal Marginal Relevance (0 keeps the ranking, 1 maximises
+    diversity). Candidates are tokenised like the c-TF-IDF (``represent.stop_words`` and
+    ``represent.token_pattern``).
+    """
+
+    enabled: bool = False
+    top_n: int = Field(5, ge=1, le=50)
+    keyphrase_ngram_range: tuple[int, int] = (1, 1)
+    use_mmr: bool = False
+    diversity: float = Field(0.5, ge=0.0, le=1.0)
+
+    @field_validator("keyphrase_ngram_range")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if value[0] < 1 or value[1] < value[0]:
+            raise ValueError("must be (low, high) with 1 <= low <= high")
+        return value
+
+
 class ReferenceConfig(_Section):
     """How a run relates to a reference run (``topics run --reference RUN_DIR``; see
     :mod:`topics.reference` and :mod:`topics.drift`).
@@ -365,6 +389,7 @@ class RunConfig(_Section):
     cluster: ClusterConfig = ClusterConfig()
     refine: RefineConfig = RefineConfig()
     represent: RepresentConfig = RepresentConfig()
+    keywords: KeywordsConfig = KeywordsConfig()
     reference: ReferenceConfig = ReferenceConfig()
     render: RenderConfig = RenderConfig()
     cache: CacheConfig = CacheConfig()

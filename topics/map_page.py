@@ -9,7 +9,7 @@ ever inserted as HTML.
 
 Find: typing filters nothing out but picks out (Plotly ``selectedpoints``) every document
 whose hover text contains the typed text, case-insensitively: its topic's name (and c-TF-IDF
-name), its id, and its title or the start of its text as shown. The others fade, and the page
+name), its id, its title or the start of its text as shown, and its keywords when the run has them. The others fade, and the page
 says how many match. Clearing the box restores the map.
 
 Topic names: annotations come largest topic first. After every draw, zoom, pan or resize the

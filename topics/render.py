@@ -1,7 +1,7 @@
 """The run's output tables and pages, built from stage results (pure: nothing is written here).
 
 ``documents``: one row per kept document with its topic, HDBSCAN probability and map
-coordinates. ``topics``: the topic table with list columns (Parquet), and a flat version
+coordinates (and its keywords, when the keywords stage ran). ``topics``: the topic table with list columns (Parquet), and a flat version
 for spreadsheets (CSV): terms space-separated, representative ids joined by ``;``.
 """
 
@@ -20,18 +20,20 @@ FLAT_TERMS = 10
 
 def documents_table(
     corpus: pd.DataFrame, doc_topics: np.ndarray, probabilities: np.ndarray, coordinates: np.ndarray,
-    status: pd.DataFrame | None = None, topics: pd.DataFrame | None = None,
+    status: pd.DataFrame | None = None, topics: pd.DataFrame | None = None, keywords: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Columns: doc_id, text, topic (int64), probability (float32), x, y (float32), then
     time, label, title where the corpus has them, and after assignment to a reference
     ``status`` (seen, assigned, new, outlier) and ``reference_similarity`` (float32).
     When ``topics`` has listed zero-shot topics (a ``zeroshot`` column), ``zeroshot_topic``:
     the listed topic's name for documents in one, else None; their ``probability`` is NaN.
+    With ``keywords`` (the keywords stage's table: ``doc_id``, ``keywords``) a ``keywords``
+    column (list of str per document, best first).
 
     Raises
     ------
     ValueError
-        If the arrays do not have one row per document.
+        If the arrays do not have one row per document, or ``keywords`` holds other documents.
     """
     n_docs = len(corpus)
     for name, array in (("doc_topics", doc_topics), ("probabilities", probabilities), ("coordinates", coordinates)):
@@ -57,6 +59,10 @@ def documents_table(
         listed = topics[topics["zeroshot"]]
         names = dict(zip(listed["topic"].astype(int), listed["label"]))
         table["zeroshot_topic"] = pd.Series([names.get(int(t)) for t in table["topic"]], dtype=object)
+    if keywords is not None:
+        if not np.array_equal(keywords["doc_id"].to_numpy(), table["doc_id"].to_numpy()):
+            raise ValueError("the keywords are not those of these documents (doc_id differs)")
+        table["keywords"] = pd.Series([[str(word) for word in words] for words in keywords["keywords"]], dtype=object)
     return table
 
 

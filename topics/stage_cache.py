@@ -42,11 +42,14 @@ REFERENCE_STAGES = {
     "refit": ("load", "embed", "reduce", "project", "cluster", "refine", "represent", "label", "evaluate", "drift", "render"),
 }
 # Every stage, in dependency order. "guide" runs only when guide.* lists topics (see
-# topics.guide_stage).
-ALL_STAGES = ("load", "embed", "guide", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift", "render")
+# topics.guide_stage), "keywords" only with keywords.enabled.
+ALL_STAGES = (
+    "load", "embed", "guide", "reduce", "project", "cluster", "refine", "assign", "represent", "label", "evaluate", "drift",
+    "keywords", "render",
+)
 CODE_VERSIONS = {
     "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 2, "assign": 3, "represent": 5, "label": 1,
-    "evaluate": 3, "drift": 2, "render": 8, "guide": 1,
+    "evaluate": 3, "drift": 2, "render": 9, "guide": 1, "keywords": 1,
 }
 # The segmenters that cut terms out of text (see topics.represent.tokenize).
 TOKENIZER_PACKAGES = ("regex", "kiwipiepy", "kiwipiepy-model", "jieba", "sudachipy", "sudachidict-core")
@@ -62,6 +65,8 @@ STAGE_PACKAGES = {
     "assign": ("hdbscan", "numpy"),
     "drift": ("scipy", "numpy"),
     "evaluate": ("gensim", "scikit-learn", *TOKENIZER_PACKAGES),
+    # Word vectors come from the vector store, whose space pins the embedding packages.
+    "keywords": ("keybert", "scikit-learn", "numpy", *TOKENIZER_PACKAGES),
     "render": ("plotly", "pandas", "pyarrow"),
     "guide": ("numpy",),
 }
@@ -154,3 +159,40 @@ def _cached(
                 store.discard(stage, key)
         store.put(stage, key, _paused_for_tests(stage, fill), replace=refresh)
     return StageResult(stage, key, False, time.perf_counter() - started, note)
+
+
+# Each stage's direct inputs; the flow follows this order.
+INPUTS = {
+    "load": (),
+    "embed": ("load",),
+    "guide": ("embed",),
+    "reduce": ("embed", "guide"),
+    "project": ("embed",),
+    "cluster": ("reduce", "guide"),
+    "refine": ("load", "embed", "cluster"),
+    "assign": ("load", "embed", "reduce"),
+    "represent": ("load", "embed", "refine", "assign", "guide"),
+    "label": ("load", "represent"),
+    "evaluate": ("load", "reduce", "represent"),
+    "drift": ("load", "represent", "assign"),
+    "keywords": ("load", "embed"),
+    "render": ("load", "project", "cluster", "assign", "represent", "label", "evaluate", "drift", "keywords"),
+}
+
+
+def with_downstream(names: list[str] | tuple[str, ...]) -> set[str]:
+    """``names`` plus every stage that depends on them, directly or not.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a stage.
+    """
+    unknown = [name for name in names if name not in INPUTS]
+    if unknown:
+        raise ValueError(f"unknown stage {', '.join(unknown)} (stages: {', '.join(ALL_STAGES)})")
+    chosen = set(names)
+    for stage in ALL_STAGES:  # in dependency order
+        if any(parent in chosen for parent in INPUTS[stage]):
+            chosen.add(stage)
+    return chosen

@@ -18,9 +18,11 @@ So changing HDBSCAN settings reuses embed, reduce and project; changing outlier 
 reduction reuses everything up to cluster; changing the representation chain reuses every
 assignment; changing only the LLM settings reuses everything but the labels.
 
-Stage names, keys and the cache's reuse-or-compute live in :mod:`topics.stage_cache`; the
-embed stage (per-document vector reuse) in :mod:`topics.embed_stage`, the reference stages in
-:mod:`topics.reference_stages`, the LLM labels in :mod:`topics.label_stage`.
+Stage names, keys, the stage graph (``INPUTS``) and the cache's reuse-or-compute live in
+:mod:`topics.stage_cache`; the embed stage (per-document vector reuse) in
+:mod:`topics.embed_stage`, the guide stage in :mod:`topics.guide_stage`, the reference stages
+in :mod:`topics.reference_stages`, LLM labels in :mod:`topics.label_stage`, keywords in
+:mod:`topics.keyword_stage`.
 """
 
 from __future__ import annotations
@@ -52,19 +54,20 @@ from topics.config import (
 from topics.corpus import load_corpus
 from topics.embed_stage import embed
 from topics.guide_stage import guide
+from topics.keyword_stage import keywords
 from topics.label_stage import label
 from topics.reference_stages import MODEL_PREFIX, assign, drift, reference_fingerprint, save_reference_model
 from topics.represent import build_vectorizer
 from topics.represent import represent as represent_topics
 from topics.represent.chain import needs_embedding_model
 from topics.stage_cache import (
-    ALL_STAGES, CODE_VERSIONS, PAUSE_AFTER_CHUNK_ENV, PAUSE_ENV, PAUSE_SIGNAL_ENV, REFERENCE_STAGES, STAGES, StageResult,
-    _cached, stage_key,
+    ALL_STAGES, CODE_VERSIONS, INPUTS, PAUSE_AFTER_CHUNK_ENV, PAUSE_ENV, PAUSE_SIGNAL_ENV, REFERENCE_STAGES, STAGES,
+    StageResult, _cached, stage_key, with_downstream,
 )
 
 __all__ = [
-    "ALL_STAGES", "CODE_VERSIONS", "PAUSE_AFTER_CHUNK_ENV", "PAUSE_ENV", "PAUSE_SIGNAL_ENV", "REFERENCE_STAGES", "STAGES", "StageResult", "assign",
-    "cluster", "drift", "embed", "evaluate", "guide", "label", "load", "project", "publish", "reduce", "reference_fingerprint",
+    "ALL_STAGES", "CODE_VERSIONS", "INPUTS", "PAUSE_AFTER_CHUNK_ENV", "PAUSE_ENV", "PAUSE_SIGNAL_ENV", "REFERENCE_STAGES", "STAGES", "StageResult", "assign",
+    "cluster", "drift", "embed", "evaluate", "guide", "keywords", "label", "load", "project", "publish", "reduce", "reference_fingerprint",
     "refine", "render", "represent", "stage_key", "with_downstream",
 ]
 
@@ -263,13 +266,13 @@ def evaluate(
 def render(
     store: ArtifactStore, corpus_key: str, project_key: str, cluster_key: str | None, represent_key: str, label_key: str,
     evaluate_key: str, config: RenderConfig, refresh: bool = False, assign_key: str | None = None,
-    drift_key: str | None = None,
+    drift_key: str | None = None, keywords_key: str | None = None,
 ) -> StageResult:
     """The run's tables (documents, topics, metrics) and pages (see :func:`topics.render.views`).
     Topics come from the label stage (with LLM labels when enabled); assignments and topic
     embeddings from the representation. Against a reference, ``assign_key`` (assign mode; it
-    replaces ``cluster_key``) adds each document's status, and ``drift_key`` the drift page
-    and ``drift.json``."""
+    replaces ``cluster_key``) adds each document's status, ``drift_key`` the drift page
+    and ``drift.json``, and ``keywords_key`` (None: keywords are off) a ``keywords`` column."""
     started = time.perf_counter()
     # The labels' content, not only their key: a label entry with failed LLM calls is redone
     # under the same key, and its new labels must reach the pages.
@@ -277,7 +280,7 @@ def render(
     inputs = {
         "corpus": corpus_key, "project": project_key, "cluster": cluster_key, "represent": represent_key,
         "label": [label_key, labels_digest], "evaluate": evaluate_key, "assign": assign_key, "drift": drift_key,
-    }
+        "keywords": keywords_key}
     key = stage_key("render", inputs, config.model_dump(mode="json"))
 
     def fill(writer: EntryWriter) -> dict:
@@ -292,9 +295,10 @@ def render(
             probabilities = np.full(len(doc_topics), np.nan, dtype=np.float32)
         else:
             probabilities = np.asarray(store.get("cluster", cluster_key, verify=False).array("probabilities.npy"))
+        keywords_table = store.get("keywords", keywords_key, verify=False).table("keywords.parquet") if keywords_key else None
         documents = render_mod.documents_table(
             store.get("load", corpus_key, verify=False).table("documents.parquet"), doc_topics, probabilities,
-            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")), status, topics,
+            np.asarray(store.get("project", project_key, verify=False).array("coordinates.npy")), status, topics, keywords_table,
         )
         drift_report = store.get("drift", drift_key, verify=False).json("drift.json") if drift_key else None
         evaluated = store.get("evaluate", evaluate_key, verify=False)
@@ -317,45 +321,6 @@ def render(
         return {"n_docs": len(documents), "n_topics": int((topics["topic"] >= 0).sum())}
 
     return _cached(store, "render", key, fill, refresh, started)
-
-
-
-# --- wiring helpers -----------------------------------------------------------------------
-
-# Each stage's direct inputs; the flow follows this order.
-INPUTS = {
-    "load": (),
-    "embed": ("load",),
-    "guide": ("embed",),
-    "reduce": ("embed", "guide"),
-    "project": ("embed",),
-    "cluster": ("reduce", "guide"),
-    "refine": ("load", "embed", "cluster"),
-    "assign": ("load", "embed", "reduce"),
-    "represent": ("load", "embed", "refine", "assign", "guide"),
-    "label": ("load", "represent"),
-    "evaluate": ("load", "reduce", "represent"),
-    "drift": ("load", "represent", "assign"),
-    "render": ("load", "project", "cluster", "assign", "represent", "label", "evaluate", "drift"),
-}
-
-
-def with_downstream(names: list[str] | tuple[str, ...]) -> set[str]:
-    """``names`` plus every stage that depends on them, directly or not.
-
-    Raises
-    ------
-    ValueError
-        If a name is not a stage.
-    """
-    unknown = [name for name in names if name not in INPUTS]
-    if unknown:
-        raise ValueError(f"unknown stage {', '.join(unknown)} (stages: {', '.join(ALL_STAGES)})")
-    chosen = set(names)
-    for stage in ALL_STAGES:  # in dependency order
-        if any(parent in chosen for parent in INPUTS[stage]):
-            chosen.add(stage)
-    return chosen
 
 
 def publish(

@@ -41,9 +41,17 @@ MAX_LEGEND_TOPICS = 60
 # Legend entries and map labels are cut to this many characters (the full name is in the hover
 # text, and the map page adds it as a tooltip), so the legend stays narrow.
 SHORT_NAME_CHARS = 26
+# A document's keywords in its hover text are cut to this many characters.
+KEYWORD_CHARS = 120
 # How points look while some are picked out (the map page's find box selects them).
 PICKED = {"marker": {"opacity": 1.0, "size": 9}}
 NOT_PICKED = {"marker": {"opacity": 0.06}}
+
+
+def keyword_line(words) -> str:
+    """The hover text's keywords line (escaped; empty for a document with none)."""
+    words = [] if words is None or (isinstance(words, float) and np.isnan(words)) else [str(w) for w in words]
+    return f"<br>keywords: {escape(', '.join(words), KEYWORD_CHARS)}" if words else ""
 
 
 def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: int = 200, title: str = "Documents by topic") -> go.Figure:
@@ -52,7 +60,7 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
     Parameters
     ----------
     documents : DataFrame with ``doc_id``, ``text``, ``topic`` (int), ``x``, ``y`` (float) and
-        optionally ``title``; one row per document.
+        optionally ``title`` and ``keywords`` (list of str); one row per document.
     topics : DataFrame with ``topic``, ``name`` and optionally ``label``.
     snippet_chars : hover text length per document, in characters.
 
@@ -63,7 +71,8 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
     ``meta``) and a name at their median point (annotations ordered largest topic first, the
     full name on hover); smaller topics share one trace, each point still in its topic's colour
     and named in its hover text. A point's hover text is its topic's name (with the c-TF-IDF
-    name after an LLM label), its id, and its title or the start of its text; selected points
+    name after an LLM label), its id, its title or the start of its text, and its keywords when
+    the table has them (up to ``KEYWORD_CHARS`` characters); selected points
     (``selectedpoints``) stand out and the others fade.
     """
     names = display_names(topics)
@@ -82,6 +91,8 @@ def document_map(documents: pd.DataFrame, topics: pd.DataFrame, snippet_chars: i
         ],
         index=documents.index,
     )
+    if "keywords" in documents.columns:
+        hover += pd.Series([keyword_line(words) for words in documents["keywords"]], index=documents.index)
     sizes = documents.loc[documents["topic"] >= 0, "topic"].value_counts()
     own = set(sizes.index[:MAX_LEGEND_TOPICS])
     groups = [(int(t), documents.index[documents["topic"] == t]) for t in sorted(own | ({-1} & set(documents["topic"])))]
