@@ -9,7 +9,7 @@ import pytest
 
 from flows.cli import main
 from topics import embed, guide
-from topics.config import GuideConfig, RunConfig
+from topics.config import ConfigError, GuideConfig, RunConfig
 from topics.refine import uses_vocabulary
 from topics.run import read_manifest
 from topics.stage_cache import stage_key
@@ -172,3 +172,22 @@ def test_zeroshot_run(arxiv_run, flow_runner, tmp_path):
     assert scores["Cooking"]["size"] == 0 and scores["Cooking"]["precision"] is None
     assert "Listed (zero-shot) topics" in (run_dir / "classification.html").read_text()
 
+
+
+@pytest.mark.parametrize("body, problem", [
+    ("zeroshot_topics: 42\n", "zeroshot_topics: expected a list, found int"),
+    ("zeroshot_topics: true\n", "zeroshot_topics: expected a list, found bool"),
+    ("zeroshot_topics: Astro\n", "zeroshot_topics: expected a list, found str"),
+    ("zeroshot_topics: {topic: Astro, description: stars}\n", "zeroshot_topics: expected a list, found dict"),
+    ("seed_topics: galaxy\n", "seed_topics: expected a list, found str"),
+    ("zeroshot_topics: [Graph theory, ' graph  THEORY']\n", "is listed twice"),
+])
+def test_guide_yaml_of_the_wrong_shape_is_refused(tmp_path, body, problem):
+    from topics.guide import read_guide_file
+
+    path = tmp_path / "guide.yaml"
+    path.write_text(body)
+    with pytest.raises(ConfigError, match=problem):
+        read_guide_file(path)
+    with pytest.raises(ConfigError, match="is a folder"):
+        read_guide_file(tmp_path)

@@ -66,6 +66,8 @@ def test_identifiers_and_numbers_are_not_terms():
     assert all(is_identifier(token) for token in [*md5, "abc12345"])
     assert not any(is_identifier(token) for token in ["mp3", "x86-64", "utf-8", "covid-19", "deadbeef", "python3"])
     assert PLAIN(" ".join([*md5, "2048 1.5 3rd mp3"])) == ["mp3"]
+    # Whatever the token pattern: a number is no word.
+    assert Tokenizer(token_pattern=r"(?u)\b\w\w+\b")("year 2007 12 items x86") == ["year", "items", "x86"]
 
 
 def test_symbols_and_emoji_give_no_token():

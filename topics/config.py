@@ -88,8 +88,8 @@ class GuideConfig(_Section):
     def _named(cls, value: list[str]) -> list[str]:
         if any(not name.strip() for name in value):
             raise ValueError("a listed topic is empty")
-        if len({name.strip() for name in value}) != len(value):
-            raise ValueError("each topic may be listed once")
+        if len({" ".join(name.split()).casefold() for name in value}) != len(value):
+            raise ValueError("each topic may be listed once (names are compared ignoring case and spacing)")
         return [name.strip() for name in value]
 
     @field_validator("seed_topics")

@@ -117,6 +117,9 @@ def _read_yaml(path: Path, text: str) -> tuple[list[tuple[str, str]], list[list[
     if not isinstance(data, dict) or set(data) - set(YAML_KEYS):
         found = ", ".join(map(str, data)) if isinstance(data, dict) else type(data).__name__
         raise ConfigError(f"guide.file {path}: expected a mapping with keys {' and/or '.join(YAML_KEYS)}, found {found}")
+    for key in YAML_KEYS:
+        if data.get(key) is not None and not isinstance(data[key], list):
+            raise ConfigError(f"guide.file {path}: {key}: expected a list, found {type(data[key]).__name__} {data[key]!r}")
     listed = []
     for item in data.get("zeroshot_topics") or []:
         if isinstance(item, str):
@@ -135,6 +138,18 @@ def _read_yaml(path: Path, text: str) -> tuple[list[tuple[str, str]], list[list[
             raise ConfigError(f"guide.file {path}: seed_topics: each item is a list of words, found {item!r}")
         seeds.append([w.strip() for w in words])
     return listed, seeds
+
+
+def repeated_name(names: list[str]) -> str | None:
+    """The first name that repeats an earlier one, ignoring case and runs of spaces (two
+    topics "Graph theory" and " graph  theory" would be one topic with two labels); None."""
+    seen: set[str] = set()
+    for name in names:
+        folded = " ".join(name.split()).casefold()
+        if folded in seen:
+            return name
+        seen.add(folded)
+    return None
 
 
 def read_guide_file(path: str | Path) -> tuple[list[tuple[str, str]], list[list[str]]]:
@@ -162,6 +177,8 @@ def read_guide_file(path: str | Path) -> tuple[list[tuple[str, str]], list[list[
         unknown columns or keys, a malformed item, an empty or duplicate topic, or no topic.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"guide.file {path}: is a folder, not a file")
     if not path.is_file():
         raise ConfigError(f"guide.file {path}: not found")
     try:
@@ -178,8 +195,9 @@ def read_guide_file(path: str | Path) -> tuple[list[tuple[str, str]], list[list[
     names = [name for name, _ in listed]
     if any(not name or not text for name, text in listed) or any(not words or not all(words) for words in seeds):
         raise ConfigError(f"guide.file {path}: a topic name, description or seed word is empty")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"guide.file {path}: topic {next(n for n in names if names.count(n) > 1)!r} is listed twice")
+    twice = repeated_name(names)
+    if twice:
+        raise ConfigError(f"guide.file {path}: topic {twice!r} is listed twice (names are compared ignoring case and spacing)")
     if not listed and not seeds:
         raise ConfigError(f"guide.file {path}: lists no zero-shot topic and no seed topic")
     return listed, seeds

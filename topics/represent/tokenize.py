@@ -216,6 +216,7 @@ class Tokenizer:
         found = []
         for match in pattern.finditer(hidden):
             token = match.group(group)
-            if token and not is_identifier(token):
+            # Whatever the pattern: a token needs a letter (no bare numbers or symbols).
+            if token and any(ch.isalpha() for ch in token) and not is_identifier(token):
                 found.append((match.start(group), token))
         return found
