@@ -183,7 +183,7 @@ def test_zeroshot_run(arxiv_run, flow_runner, tmp_path):
     ("zeroshot_topics: [Graph theory, ' graph  THEORY']\n", "is listed twice"),
 ])
 def test_guide_yaml_of_the_wrong_shape_is_refused(tmp_path, body, problem):
-    from topics.guide import read_guide_file
+    from topics.guide_file import read_guide_file
 
     path = tmp_path / "guide.yaml"
     path.write_text(body)

