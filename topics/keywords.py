@@ -62,8 +62,11 @@ def candidate_words(texts: Sequence[str], keyphrase_ngram_range: tuple[int, int]
     vocabulary of :func:`candidate_vectorizer`); ``word_embeddings`` of
     :func:`extract_keywords` have one row per word, in this order. Empty when no document
     has a candidate."""
+    return _vocabulary(texts, candidate_vectorizer(texts, keyphrase_ngram_range, represent_config))
+
+
+def _vocabulary(texts: Sequence[str], vectorizer) -> list[str]:
     try:
-        vectorizer = candidate_vectorizer(texts, keyphrase_ngram_range, represent_config)
         return vectorizer.fit([str(t) for t in texts]).get_feature_names_out().tolist()
     except ValueError:  # empty vocabulary: only stop words, or no token at all
         return []
@@ -118,7 +121,9 @@ def extract_keywords(
     texts = [str(t) for t in texts]
     if len(embeddings) != len(texts):
         raise ValueError(f"embeddings has {len(embeddings)} rows for {len(texts)} documents")
-    words = candidate_words(texts, keyphrase_ngram_range, represent_config)
+    # One vectorizer (the term language resolved once) for the candidate words and KeyBERT.
+    vectorizer = candidate_vectorizer(texts, keyphrase_ngram_range, represent_config)
+    words = _vocabulary(texts, vectorizer)
     if not words:
         return [[] for _ in texts], [[] for _ in texts]
     if word_embeddings is None:
@@ -132,7 +137,7 @@ def extract_keywords(
     from keybert import KeyBERT
 
     found = KeyBERT(model=encoder_backend(encoder)).extract_keywords(
-        texts, vectorizer=candidate_vectorizer(texts, keyphrase_ngram_range, represent_config), top_n=top_n,
+        texts, vectorizer=vectorizer, top_n=top_n,
         use_mmr=use_mmr, diversity=diversity, doc_embeddings=np.asarray(embeddings, dtype=np.float32),
         word_embeddings=np.asarray(word_embeddings, dtype=np.float32),
     )
