@@ -122,11 +122,18 @@ class GuideConfig(Section):
         return bool(self.zeroshot_topics or self.seed_topics or self.file)
 
 
+# Above this many documents UMAP is fitted on a seeded sample and the rest are transformed
+# (see topics.reduce); measured in benchmarks/scale.py.
+FIT_SAMPLE = 50_000
+
+
 class _UmapSettings(Section):
     n_neighbors: int = Field(15, ge=2)
     min_dist: float = Field(0.0, ge=0.0)
     metric: str = "cosine"
     random_state: int | None = 42
+    # null fits on every document, whatever the corpus size.
+    fit_sample: int | None = Field(FIT_SAMPLE, ge=20)
 
 
 class ReduceConfig(_UmapSettings):
@@ -142,13 +149,22 @@ class ProjectConfig(_UmapSettings):
 
 
 class ClusterConfig(Section):
-    """HDBSCAN on the reduced embeddings (see :mod:`topics.cluster`)."""
+    """HDBSCAN on the reduced embeddings (see :mod:`topics.cluster`). ``method`` picks the
+    implementation: ``hdbscan`` (McInnes & Healy's package) or ``fast_hdbscan`` (McInnes's
+    parallel Boruvka implementation, for large corpora; Euclidean only)."""
 
+    method: Literal["hdbscan", "fast_hdbscan"] = "hdbscan"
     min_cluster_size: int = Field(10, ge=2)
     min_samples: int | None = Field(None, ge=1)
     metric: str = "euclidean"
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     cluster_selection_epsilon: float = Field(0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _fast_metric(self):
+        if self.method == "fast_hdbscan" and self.metric != "euclidean":
+            raise ValueError(f"cluster.method fast_hdbscan supports metric euclidean only, got {self.metric!r}")
+        return self
 
 
 class OutlierConfig(Section):

@@ -82,7 +82,8 @@ def reduce_seeded(store: ArtifactStore, embed_key: str, guide_key: str, config: 
     BERTopic's ``_reduce_dimensionality(embeddings, y)``); entry file ``reduced.npy`` float32
     (n_docs, n_components). The key is the reduce key's inputs plus the guide key."""
     started = time.perf_counter()
-    key = stage_key("reduce", {"embed": embed_key, "guide": guide_key}, config.model_dump(mode="json"))
+    n_docs = len(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
+    key = stage_key("reduce", {"embed": embed_key, "guide": guide_key}, reduce_mod.key_settings(config, n_docs))
 
     def fill(writer: EntryWriter) -> dict:
         guided = store.get("guide", guide_key, verify=False)

@@ -108,8 +108,8 @@ def load(store: ArtifactStore, input_path: str | Path, config: CorpusConfig, ref
 
 def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute, file: str, refresh: bool) -> StageResult:
     started = time.perf_counter()
-    settings = config.model_dump(mode="json")
-    key = stage_key(stage, {"embed": embed_key}, settings)
+    n_docs = len(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
+    key = stage_key(stage, {"embed": embed_key}, reduce_mod.key_settings(config, n_docs))
 
     def fill(writer: EntryWriter) -> dict:
         embeddings = store.get("embed", embed_key, verify=False).array("embeddings.npy")
