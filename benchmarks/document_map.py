@@ -28,28 +28,21 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 
 
 def run_stages(corpus: Path, cache: Path) -> dict:
-    from topics import stages
+    """Every stage of a default run, in this process, through the pipeline's one stage graph."""
     from topics.artifacts import ArtifactStore
     from topics.config import RunConfig
+    from topics.stage_graph import RunPlan, run_plan
 
     config = RunConfig()
     store = ArtifactStore(cache)
     timings = {}
 
-    def step(name, call, *args):
-        result = call(store, *args)
-        timings[name] = (round(result.seconds, 1), result.hit)
-        return result.key
+    def record(result):
+        timings[result.name] = (round(result.seconds, 1), result.hit)
 
-    corpus_key = step("load", stages.load, corpus, config.corpus)
-    embed_key = step("embed", stages.embed, corpus_key, config.embed)
-    reduce_key = step("reduce", stages.reduce, embed_key, config.reduce)
-    project_key = step("project", stages.project, embed_key, config.project)
-    cluster_key = step("cluster", stages.cluster, reduce_key, config.cluster)
-    represent_key = step("represent", stages.represent, corpus_key, embed_key, cluster_key, config.represent)
-    evaluate_key = step("evaluate", stages.evaluate, corpus_key, reduce_key, represent_key, config.represent)
-    render_key = step("render", stages.render, corpus_key, project_key, cluster_key, represent_key, evaluate_key, config.render)
-    keys = {"corpus_key": corpus_key, "embed_key": embed_key, "project_key": project_key, "cluster_key": cluster_key, "render_key": render_key}
+    stage_keys = run_plan(RunPlan(config, str(corpus)), store, on_result=record)
+    keys = {"corpus_key": stage_keys["load"], "embed_key": stage_keys["embed"], "project_key": stage_keys["project"],
+            "labels_key": stage_keys["refine"], "render_key": stage_keys["render"]}
     return {"store": store, "keys": keys, "timings": timings, "config": config}
 
 
@@ -59,7 +52,7 @@ def bertopic_map(store, keys: dict, config, path: Path) -> None:
 
     documents = store.get("load", keys["corpus_key"]).table("documents.parquet")
     embeddings = np.asarray(store.get("embed", keys["embed_key"]).array("embeddings.npy"))
-    labels = np.asarray(store.get("cluster", keys["cluster_key"]).array("labels.npy"))
+    labels = np.asarray(store.get("refine", keys["labels_key"]).array("labels.npy"))
     coordinates = np.asarray(store.get("project", keys["project_key"]).array("coordinates.npy"))
     model = fit_bertopic(documents["text"].tolist(), embeddings, labels, config.represent)
     figure = model.visualize_documents(documents["text"].tolist(), reduced_embeddings=coordinates, hide_annotations=False)

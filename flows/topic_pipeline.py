@@ -21,6 +21,7 @@ from topics.preflight import PreflightError
 from topics.reference import load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.run import Manifest, create_run_dir, error_line
+from topics.stage_graph import RunPlan
 
 
 def publish_prefect_artifacts(store: ArtifactStore, render_key: str, run_dir: Path, run: dict) -> None:
@@ -126,14 +127,18 @@ def topic_pipeline(
     )
     logger.info("run %s -> %s", run_id, run_dir)
 
-    def step(name: str, task, *args, **kwargs) -> str:
+    plan = RunPlan(settings, str(input_path), reference_dir)
+    keys: dict[str, str] = {}
+
+    def step(name: str) -> str:
         manifest.stage_started(name)
-        result = task(cache_dir, *args, **kwargs, refresh=name in refreshed)
+        result = tasks.stage_task_named(name)(cache_dir, plan, name, dict(keys), refresh=name in refreshed)
         report_adjustments(manifest, result.pop("adjustments", []), logger)
         manifest.stage_finished(result)
         details = " ".join(f"{k}={v}" for k, v in result.items() if k not in ("name", "key", "hit", "seconds", "note"))
         logger.info("%-9s %s in %.1f s (%s)%s", name, "hit " if result["hit"] else "computed", result["seconds"], result["key"][:12],
                     f" {details}" if details else "")
+        keys[name] = result["key"]
         return result["key"]
 
     try:
@@ -142,46 +147,21 @@ def topic_pipeline(
                 raise CorpusError(f"input file not found: {input_path}")
             if not temp_cache:
                 preflight.check_writable(cache_dir, "cache.dir")
-            corpus = step("load", tasks.load_task, str(input_path), settings.corpus)
+            corpus = step("load")
             adjustments = preflight.check_loaded_corpus(ArtifactStore(cache_dir), corpus, settings)
         except (CorpusError, PreflightError) as exc:
             manifest.failed(exc)
             return refused(logger, exc)
         report_adjustments(manifest, [a.as_dict() for a in adjustments], logger)
-        embedded = step("embed", tasks.embed_task, corpus, settings.embed)
-        guided = step("guide", tasks.guide_task, embedded, settings.guide, settings.embed) if settings.guide.active() else None
-        reduced = step("reduce", tasks.reduce_task, embedded, settings.reduce, guide_key=guided)
-        projected = step("project", tasks.project_task, embedded, settings.project)
-        clustered = assigned = None
-        if reference_dir and settings.reference.mode == "assign":
-            if settings.refine != RefineConfig():
-                logger.warning("refine.* settings are not applied when assigning to a reference (reference.mode=assign)")
-            assigned = step(
-                "assign", tasks.assign_task, corpus, embedded, reduced, reference_dir, settings.reference, settings.cluster,
-            )
-            labels_stage, labels_key = "assign", assigned
-        else:
-            clustered = step("cluster", tasks.cluster_task, reduced, settings.cluster, guide_key=guided)
-            labels_stage = "refine"
-            labels_key = step("refine", tasks.refine_task, corpus, embedded, clustered, settings.refine, settings.represent)
-        represented = step(
-            "represent", tasks.represent_task, corpus, embedded, labels_key, settings.represent, settings.embed,
-            labels_stage=labels_stage, guide_key=guided,
-        )
-        labelled = step("label", tasks.label_task, corpus, represented, settings.represent.llm)
-        if settings.represent.llm.enabled:
-            record_llm_outcome(ArtifactStore(cache_dir), labelled, manifest, logger)
-        evaluated = step("evaluate", tasks.evaluate_task, corpus, reduced, represented, settings.represent)
-        drifted = None
-        if reference_dir:
-            drifted = step("drift", tasks.drift_task, corpus, represented, reference_dir, settings.reference, assign_key=assigned)
-        keyworded = None
-        if settings.keywords.enabled:
-            keyworded = step("keywords", tasks.keywords_task, corpus, embedded, settings.keywords, settings.embed, settings.represent)
-        rendered = step(
-            "render", tasks.render_task, corpus, projected, clustered, represented, labelled, evaluated, settings.render,
-            assign_key=assigned, drift_key=drifted, keywords_key=keyworded,
-        )
+        if plan.assigning and settings.refine != RefineConfig():
+            logger.warning("refine.* settings are not applied when assigning to a reference (reference.mode=assign)")
+        # The stage graph is topics.stage_graph's; the flow only runs each stage as a task.
+        for name in plan.stages()[1:]:
+            step(name)
+            if name == "label" and settings.represent.llm.enabled:
+                record_llm_outcome(ArtifactStore(cache_dir), keys["label"], manifest, logger)
+        labels_stage = plan.labels_stage
+        labels_key, represented, rendered = keys[labels_stage], keys["represent"], keys["render"]
         summary = stages.publish(
             ArtifactStore(cache_dir), run_dir, corpus, labels_key, represented, rendered, manifest.data, labels_stage,
         )

@@ -1,0 +1,124 @@
+"""The pipeline's stage graph, defined once: which stages a run has, in what order, and what
+each stage is called with.
+
+A :class:`RunPlan` holds a run's settings, input file and reference run. ``plan.stages()``
+names the run's stages in dependency order; ``plan.call(name, store, keys)`` runs one of them
+against an artifact store, given the entry keys of the stages before it. The Prefect flow
+(``flows/topic_pipeline.py``) maps each call onto a task, the benchmarks call them in a loop
+(:func:`run_plan`), and any other runner does the same; none of them wires stages itself.
+
+Which stages a run has:
+
+- ``guide`` only when ``guide.*`` lists or seeds topics;
+- with a reference run in ``assign`` mode, ``assign`` takes the place of ``cluster`` and
+  ``refine``; ``drift`` runs whenever there is a reference run;
+- ``keywords`` only with ``keywords.enabled``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from topics import stages
+from topics.artifacts import ArtifactStore
+from topics.config import RunConfig
+from topics.stage_cache import StageResult
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """One run's stage graph.
+
+    Parameters
+    ----------
+    settings : the run's validated settings
+    input_path : the corpus file
+    reference_dir : a completed earlier run to compare with (``--reference``), or None
+    """
+
+    settings: RunConfig
+    input_path: str
+    reference_dir: str | None = None
+
+    @property
+    def assigning(self) -> bool:
+        """Whether new documents are assigned to a reference run's topics (no clustering)."""
+        return self.reference_dir is not None and self.settings.reference.mode == "assign"
+
+    @property
+    def labels_stage(self) -> str:
+        """The stage whose ``labels.npy`` holds the final topic of each document."""
+        return "assign" if self.assigning else "refine"
+
+    def stages(self) -> tuple[str, ...]:
+        """The run's stages, in dependency order (each after all of its inputs)."""
+        s = self.settings
+        names = ["load", "embed", *(["guide"] if s.guide.active() else []), "reduce", "project"]
+        names += ["assign"] if self.assigning else ["cluster", "refine"]
+        names += ["represent", "label", "evaluate"]
+        names += ["drift"] if self.reference_dir else []
+        names += ["keywords"] if s.keywords.enabled else []
+        return (*names, "render")
+
+    def call(self, name: str, store: ArtifactStore, keys: dict[str, str], refresh: bool = False) -> StageResult:
+        """Run (or reuse) stage ``name``.
+
+        Parameters
+        ----------
+        name : one of :meth:`stages`
+        store : the artifact store
+        keys : entry keys of the stages already run, by stage name
+        refresh : recompute even if the entry exists
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is not a stage of this plan, or one of its inputs has no key yet.
+        Whatever the stage raises (settings and input errors are ``ValueError``).
+        """
+        if name not in self.stages():
+            raise KeyError(f"{name} is not a stage of this run (its stages: {', '.join(self.stages())})")
+        s, k = self.settings, keys.get
+        guide_key = k("guide")
+        calls: dict[str, Callable[[], StageResult]] = {
+            "load": lambda: stages.load(store, self.input_path, s.corpus, refresh),
+            "embed": lambda: stages.embed(store, keys["load"], s.embed, refresh),
+            "guide": lambda: stages.guide(store, keys["embed"], s.guide, s.embed, refresh),
+            "reduce": lambda: stages.reduce(store, keys["embed"], s.reduce, refresh, guide_key),
+            "project": lambda: stages.project(store, keys["embed"], s.project, refresh),
+            "assign": lambda: stages.assign(
+                store, keys["load"], keys["embed"], keys["reduce"], self.reference_dir, s.reference, s.cluster, refresh,
+            ),
+            "cluster": lambda: stages.cluster(store, keys["reduce"], s.cluster, refresh, guide_key),
+            "refine": lambda: stages.refine(store, keys["load"], keys["embed"], keys["cluster"], s.refine, s.represent, refresh),
+            "represent": lambda: stages.represent(
+                store, keys["load"], keys["embed"], keys[self.labels_stage], s.represent, s.embed, refresh, self.labels_stage,
+                guide_key,
+            ),
+            "label": lambda: stages.label(store, keys["load"], keys["represent"], s.represent.llm, refresh),
+            "evaluate": lambda: stages.evaluate(store, keys["load"], keys["reduce"], keys["represent"], s.represent, refresh),
+            "drift": lambda: stages.drift(
+                store, keys["load"], keys["represent"], self.reference_dir, s.reference, k("assign"), refresh,
+            ),
+            "keywords": lambda: stages.keywords(store, keys["load"], keys["embed"], s.keywords, s.embed, s.represent, refresh),
+            "render": lambda: stages.render(
+                store, keys["load"], keys["project"], k("cluster"), keys["represent"], keys["label"], keys["evaluate"], s.render,
+                refresh, k("assign"), k("drift"), k("keywords"),
+            ),
+        }
+        return calls[name]()
+
+
+def run_plan(plan: RunPlan, store: ArtifactStore, refresh: set[str] | frozenset[str] = frozenset(),
+             on_result: Callable[[StageResult], None] | None = None) -> dict[str, str]:
+    """Run every stage of ``plan`` in this process, in order; returns the entry key of each
+    stage by name. ``refresh`` names stages to recompute; ``on_result`` sees each result as it
+    comes (e.g. to print timings)."""
+    keys: dict[str, str] = {}
+    for name in plan.stages():
+        result = plan.call(name, store, keys, refresh=name in refresh)
+        keys[name] = result.key
+        if on_result is not None:
+            on_result(result)
+    return keys
