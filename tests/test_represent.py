@@ -120,3 +120,51 @@ def test_topic_without_terms_is_named_after_its_representative_document(arxiv_30
         assert posts[ids.index(first)] in emoji
         assert topics.at[row, "name"] == f"{topic}_{posts[ids.index(first)]}"
         assert (topics.loc[topics.index != row, "terms"].map(len) > 0).all()
+
+
+@pytest.fixture(scope="module")
+def bigram_chained(arxiv_300_embedded, labels, embedding_model):
+    """Unigrams and bigrams: c-TF-IDF counts a topic's documents joined into one text, so a
+    bigram can span two of them."""
+    texts, ids, embeddings = arxiv_300_embedded
+    return represent(texts, ids, embeddings, labels, RepresentConfig(ngram_range=(1, 2)), embedding_model)
+
+
+@pytest.mark.parametrize("which", ["represented", "chained", "bigram_chained"])
+def test_terms_a_reader_recognises(which, request, arxiv_300_embedded):
+    """On 300 real abstracts: no two topics share a name after the id, no topic shows a word
+    beside its plural or possessive, every term occurs in a document of its topic (as the
+    run's vectorizer tokenises it), and the topics still show top_n_terms terms."""
+    from topics.represent.names import name_key
+    from topics.represent.term_forms import singular_forms
+
+    result = request.getfixturevalue(which)
+    result = result[1] if isinstance(result, tuple) else result
+    texts = arxiv_300_embedded[0]
+    table = result.topics
+    keys = [name_key(name) for name in table["name"]]
+    assert len(set(keys)) == len(keys), list(table["name"])
+    vectorizer = result.model.vectorizer_model
+    doc_terms = vectorizer.transform(texts)
+    column = vectorizer.vocabulary_
+    for row in table.itertuples():
+        members = np.flatnonzero(result.doc_topics == row.topic)
+        present = set(np.flatnonzero(np.asarray(doc_terms[members].sum(axis=0)).ravel()))
+        for terms in (row.terms, row.ctfidf_terms):
+            shown = {term.casefold() for term in terms}
+            assert not [t for t in terms if set(singular_forms(t)) & shown], (row.topic, list(terms))
+            assert all(column[t] in present for t in terms), (row.topic, [t for t in terms if column[t] not in present])
+            assert len(terms) == 10, (row.topic, list(terms))
+
+
+def test_a_bigram_spanning_two_documents_is_never_a_term(arxiv_300_embedded):
+    """c-TF-IDF joins a topic's documents into one text, where "beta gamma" spans the end of
+    one document and the start of the next: no document holds it, so it is no term."""
+    texts = ["alpha beta", "gamma delta", "alpha beta", "gamma delta", "omega sigma", "kappa theta", "omega sigma", "kappa theta"]
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    config = RepresentConfig(chain=[], ngram_range=(1, 2), stop_words=None)
+    topics = represent(texts, [str(i) for i in range(8)], arxiv_300_embedded[2][:8], labels, config).topics
+    documents_bigrams = {" ".join(t.split()) for t in texts}
+    for row in topics.itertuples():
+        bigrams = {t for t in [*row.terms, *row.ctfidf_terms] if " " in t}
+        assert bigrams and bigrams <= documents_bigrams, (row.topic, list(row.terms))

@@ -11,6 +11,11 @@ Terms come from :class:`topics.represent.tokenize.Tokenizer`, chosen for the cor
 language (:mod:`topics.represent.languages`): BERTopic's own English cleaning, which deletes
 every character outside ``[A-Za-z0-9 ]``, is switched off, so accents, hyphens and words in
 other scripts survive.
+
+The terms shown, the chain's and the plain c-TF-IDF ones, each occur in at least one document
+of their topic, and hold one form of a word, not its plural or possessive beside it (see
+:mod:`topics.represent.chain` and :mod:`topics.represent.term_forms`); no two topics share a
+name (:mod:`topics.represent.names`).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from scipy import sparse
 from sklearn.metrics.pairwise import cosine_similarity
 
 from topics.config import RepresentConfig
-from topics.represent.chain import CTFIDF_ASPECT, needs_embedding_model, representation_models
+from topics.represent.chain import CTFIDF_ASPECT, TopicOccurrence, needs_embedding_model, representation_models
 from topics.represent.languages import TermLanguage, resolve_language, tokenizer_for
+from topics.represent.names import distinct_names, fallback_name, term_name, term_name_alternatives
+from topics.represent.term_forms import folds_forms
 
-NAME_TERMS = 4
 # BERTopic's IDF multiplier for the words of guided topic modeling's seed topics.
 SEED_MULTIPLIER = 1.2
 
@@ -43,9 +49,12 @@ class TopicRepresentation:
     Attributes
     ----------
     topics : DataFrame, one row per topic (outliers ``-1`` included when present), by topic id
-        ``topic`` int64, ``size`` int64, ``name`` str (BERTopic style ``"0_term_term_term_term"``),
+        ``topic`` int64, ``size`` int64, ``name`` str (BERTopic style ``"0_term_term_term_term"``,
+        unique after the ``"<topic>_"`` prefix, see :func:`topics.represent.names.distinct_names`),
         ``terms`` list[str] and ``weights`` list[float] (after the representation chain, in its
-        order), ``ctfidf_terms`` and ``ctfidf_weights`` (plain c-TF-IDF, descending),
+        order), ``ctfidf_terms`` and ``ctfidf_weights`` (plain c-TF-IDF, descending); each
+        term occurs in a document of the topic, and no term is a plural or possessive form of
+        another (:mod:`topics.represent.term_forms`),
         ``representative_doc_ids`` list[str], ``label`` and ``summary`` (str or None; set by an
         LLM representation when enabled).
     doc_topics : int64, shape (n_docs,)
@@ -150,23 +159,16 @@ def fit_bertopic(
     return model
 
 
-def fallback_name(topic: int, text: str, max_words: int = NAME_TERMS, max_chars: int = 40) -> str:
-    """``"<topic>_"`` and the first words of ``text`` (whitespace-separated, control
-    characters dropped, at most ``max_chars``): the name of a topic that has no term."""
-    words = "".join(ch if ch.isprintable() else " " for ch in text).split()[:max_words]
-    snippet = " ".join(words)
-    if len(snippet) > max_chars:
-        snippet = snippet[: max_chars - 1] + "…"
-    return f"{topic}_{snippet}" if snippet else f"{topic}_(no words)"
-
-
 def representative_doc_ids(
-    texts: list[str], doc_ids: list[str], doc_topics: np.ndarray, topic_ids: list[int], ctfidf, vectorizer, ctfidf_model, n_docs: int
+    texts: list[str], doc_ids: list[str], doc_topics: np.ndarray, topic_ids: list[int], ctfidf, vectorizer, ctfidf_model, n_docs: int,
+    doc_terms: sparse.spmatrix | None = None,
 ) -> list[list[str]]:
     """Per topic, the ``n_docs`` documents whose c-TF-IDF vector is most cosine-similar to the
     topic's (BERTopic's criterion, computed over every document of the topic, not a sample).
+    ``doc_terms`` (shape (n_docs, n_terms)) are ``vectorizer.transform(texts)`` when already
+    computed.
     """
-    doc_vectors = ctfidf_model.transform(vectorizer.transform(texts))
+    doc_vectors = ctfidf_model.transform(vectorizer.transform(texts) if doc_terms is None else doc_terms)
     result = []
     for row, topic in enumerate(topic_ids):
         members = np.flatnonzero(doc_topics == topic)
@@ -213,10 +215,11 @@ def represent(
     if needs_embedding_model(config) and embedding_model is None:
         raise ValueError(f"represent.chain {config.chain} embeds words: pass embedding_model (a loaded SentenceTransformer)")
     language = resolve_language(list(texts), config.language)
+    occurrence = TopicOccurrence()
     model = fit_bertopic(
         texts, embeddings, labels, config,
-        representation_model=representation_models(config), embedding_model=embedding_model, seed_words=seed_words,
-        language=language,
+        representation_model=representation_models(config, occurrence, folds_forms(language)), embedding_model=embedding_model,
+        seed_words=seed_words, language=language,
     )
     doc_topics = np.asarray(model.topics_, dtype=np.int64)
     topic_ids = sorted(model.get_topics())
@@ -234,7 +237,7 @@ def represent(
             {
                 "topic": topic,
                 "size": int(sizes.get(topic, 0)),
-                "name": "_".join([str(topic), *terms[:NAME_TERMS]]),
+                "name": term_name(topic, terms),
                 "terms": terms,
                 "weights": [weight for _, weight in pairs],
                 "ctfidf_terms": [term for term, _ in base],
@@ -245,14 +248,21 @@ def represent(
     ctfidf = sparse.csr_matrix(model.c_tf_idf_)
     table["representative_doc_ids"] = representative_doc_ids(
         list(texts), list(doc_ids), doc_topics, topic_ids, ctfidf, model.vectorizer_model, model.ctfidf_model,
-        config.n_representative_docs,
+        config.n_representative_docs, occurrence.doc_terms,
     )
+    occurrence.doc_terms = None  # the fitted model keeps its representation steps; not this matrix
     by_id = dict(zip(doc_ids, texts))
     for row in np.flatnonzero(table["terms"].map(len).to_numpy() == 0):
         # No term of its own (emoji, numbers, symbols): named after its representative
         # document rather than a bare number.
         first = table.at[row, "representative_doc_ids"][0]
         table.at[row, "name"] = fallback_name(int(table.at[row, "topic"]), by_id[first])
+    table["name"] = distinct_names(
+        table["topic"].tolist(), table["name"].tolist(), table["size"].tolist(),
+        [term_name_alternatives(row.topic, row.terms, row.ctfidf_terms) if len(row.terms)
+         else [fallback_name(row.topic, by_id[d]) for d in row.representative_doc_ids[1:]]
+         for row in table.itertuples()],
+    )
     table["label"] = pd.Series([None] * len(table), dtype=object)
     table["summary"] = pd.Series([None] * len(table), dtype=object)
     return TopicRepresentation(
