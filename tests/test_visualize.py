@@ -126,3 +126,25 @@ def test_keywords_in_hover_are_escaped():
     hover = " ".join(" ".join(trace.hovertext) for trace in document_map(documents, topics).data)
     assert "<script>" not in hover and "keywords: &lt;script&gt;alert(3)&lt;/script&gt;, hello" in hover
     assert "keywords: plain" in hover and hover.count("keywords:") == 2
+
+
+def test_pairwise_views_show_the_largest_topics_and_say_so():
+    """Hierarchy and similarity heatmap grow with topics squared: past MAX_PAIRWISE_TOPICS
+    they keep the largest topics, and the title says how many of how many."""
+    import numpy as np
+
+    from topics.visualize import hierarchy, similarity_heatmap
+    from topics.visualize.topic_views import MAX_PAIRWISE_TOPICS
+
+    n = MAX_PAIRWISE_TOPICS + 20
+    sizes = np.arange(n, 0, -1) + 10  # topic 0 is the largest
+    topics = pd.DataFrame({"topic": np.arange(n), "size": sizes, "name": [f"{t}_t{t}" for t in range(n)], "label": [None] * n})
+    vectors = np.random.default_rng(1).normal(size=(n, 8)).astype(np.float32)
+    heat = similarity_heatmap(topics, vectors)
+    assert np.asarray(heat.data[0].z).shape == (MAX_PAIRWISE_TOPICS, MAX_PAIRWISE_TOPICS)
+    assert f"the {MAX_PAIRWISE_TOPICS} largest of {n} topics" in heat.layout.title.text
+    assert "t0" in " ".join(heat.data[0].x) and f"t{n - 1}" not in " ".join(heat.data[0].x)
+    tree = hierarchy(topics, vectors)
+    assert f"the {MAX_PAIRWISE_TOPICS} largest of {n} topics" in tree.layout.title.text
+    few = similarity_heatmap(topics.head(5), vectors[:5])
+    assert "largest" not in few.layout.title.text

@@ -49,7 +49,7 @@ ALL_STAGES = (
 )
 CODE_VERSIONS = {
     "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 2, "assign": 3, "represent": 6, "label": 1,
-    "evaluate": 3, "drift": 2, "render": 9, "guide": 1, "keywords": 1,
+    "evaluate": 3, "drift": 2, "render": 10, "guide": 1, "keywords": 1,
 }
 # The segmenters that cut terms out of text (see topics.represent.tokenize).
 TOKENIZER_PACKAGES = ("regex", "kiwipiepy", "kiwipiepy-model", "jieba", "sudachipy", "sudachidict-core")

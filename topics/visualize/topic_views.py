@@ -19,6 +19,19 @@ from plotly.subplots import make_subplots
 from topics.visualize.common import CannotDraw, display_names, escape, topic_colour
 
 MAX_BAR_TOPICS = 30
+# Views whose size grows with topics squared (hierarchy, similarity heatmap) show the largest
+# this many topics: a million-document run can have thousands, and a 2,000 x 2,000 heatmap
+# is 4 million cells the browser must draw.
+MAX_PAIRWISE_TOPICS = 100
+
+
+def _largest(real: pd.DataFrame, vectors: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """The :data:`MAX_PAIRWISE_TOPICS` largest topics (in topic order) and their vectors, and
+    a title note saying so when some were left out."""
+    if len(real) <= MAX_PAIRWISE_TOPICS:
+        return real, vectors, ""
+    keep = np.sort(np.argsort(-real["size"].to_numpy(), kind="stable")[:MAX_PAIRWISE_TOPICS])
+    return real.iloc[keep].reset_index(drop=True), vectors[keep], f" (the {MAX_PAIRWISE_TOPICS} largest of {len(real)} topics)"
 
 
 def _real_topics(topics: pd.DataFrame, topic_embeddings: np.ndarray | None = None):
@@ -90,6 +103,7 @@ def hierarchy(topics: pd.DataFrame, topic_embeddings: np.ndarray) -> go.Figure:
     real, vectors = _real_topics(topics, topic_embeddings)
     if len(real) < 3:
         raise CannotDraw(f"a topic hierarchy needs at least 3 topics; this run has {len(real)}")
+    real, vectors, note = _largest(real, vectors)
     import plotly.figure_factory as ff
     from scipy.cluster.hierarchy import linkage
 
@@ -98,7 +112,7 @@ def hierarchy(topics: pd.DataFrame, topic_embeddings: np.ndarray) -> go.Figure:
         unit, orientation="left", labels=_labels(real),
         linkagefun=lambda x: linkage(x, method="average", metric="cosine"),
     )
-    figure.update_layout(title="Topic hierarchy (average linkage, cosine distance of topic embeddings)",
+    figure.update_layout(title=f"Topic hierarchy (average linkage, cosine distance of topic embeddings){note}",
                          template="plotly_white", height=max(400, 22 * len(real) + 150), margin={"l": 280})
     return figure
 
@@ -108,10 +122,11 @@ def similarity_heatmap(topics: pd.DataFrame, topic_embeddings: np.ndarray) -> go
     real, vectors = _real_topics(topics, topic_embeddings)
     if len(real) < 2:
         raise CannotDraw(f"a similarity matrix needs at least 2 topics; this run has {len(real)}")
+    real, vectors, note = _largest(real, vectors)
     unit = _unit(vectors)
     labels = _labels(real, 30)
     figure = go.Figure(go.Heatmap(z=unit @ unit.T, x=labels, y=labels, colorscale="Blues", zmin=0, zmax=1,
                                   hovertemplate="%{y}<br>%{x}<br>cosine %{z:.2f}<extra></extra>"))
-    figure.update_layout(title="Topic similarity (cosine of topic embeddings)", template="plotly_white",
+    figure.update_layout(title=f"Topic similarity (cosine of topic embeddings){note}", template="plotly_white",
                          height=max(450, 20 * len(real) + 200), yaxis={"autorange": "reversed"})
     return figure
