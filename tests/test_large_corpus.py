@@ -1,0 +1,37 @@
+"""Large-corpus paths through the flow, scaled down: UMAP fitted on a sample with the rest
+transformed (reduce/project.fit_sample) and fast_hdbscan, on the 300-abstract slice."""
+
+import numpy as np
+import pandas as pd
+
+from topics.reduce import fit_sample_rows
+from topics.run import read_manifest
+
+
+def _stages(run_dir):
+    return {s["name"]: s for s in read_manifest(run_dir)["stages"]}
+
+
+def test_run_above_fit_sample(flow_runner, arxiv_run):
+    """With fit_sample at half the corpus, sampled and transformed documents alike get topics
+    and map positions, the embeddings are reused, and a re-run is identical."""
+    settings = ["reduce.fit_sample=150", "project.fit_sample=150", "cluster.method=fast_hdbscan"]
+    first = flow_runner(*settings)
+    stages = _stages(first)
+    assert stages["embed"]["hit"] and not stages["reduce"]["hit"] and not stages["project"]["hit"]
+    documents = pd.read_parquet(first / "documents.parquet")
+    assert len(documents) == 300
+    sampled = np.zeros(300, dtype=bool)
+    sampled[fit_sample_rows(300, 150, 42)] = True
+    for part in (sampled, ~sampled):
+        rows = documents[part]
+        assert np.isfinite(rows[["x", "y"]].to_numpy()).all()
+        assert rows["topic"].notna().all() and (rows["topic"] >= 0).mean() > 0.5
+    # Transformed documents share topics with sampled ones (they are placed, not set apart).
+    shared = set(documents.loc[sampled, "topic"]) & set(documents.loc[~sampled, "topic"]) - {-1}
+    assert len(shared) >= 2
+    again = flow_runner(*settings, refresh=["reduce", "project"])
+    assert not _stages(again)["reduce"]["hit"]
+    assert _stages(again)["reduce"]["key"] == stages["reduce"]["key"]
+    for name in ("documents.parquet", "topics.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(first / name), pd.read_parquet(again / name))
