@@ -102,6 +102,8 @@ def is_identifier(token: str) -> bool:
     """Whether ``token`` is an identifier rather than a word: 8 or more hexadecimal
     characters in a row holding a digit (an md5/sha hash or a UUID part), or 5 or more digits
     glued to letters ("abc12345"). "mp3", "x86-64", "utf-8", "covid-19" are words."""
+    if _DIGIT.search(token) is None:
+        return False  # most words: no digit, no identifier
     if sum(1 for _ in _DIGIT.finditer(token)) >= 5:
         return True
     return any(_DIGIT.search(run.group()) for run in _HEX_RUN.finditer(token))
@@ -197,6 +199,9 @@ class Tokenizer:
         if text.strip() == EMPTY_DOC:
             return []
         found = self._spaced(text)
+        if not _SEGMENTED.search(text):
+            # Only space-separated words, already in text order.
+            return [token for _, token in found if token not in self.stop_words]
         if _HANGUL.search(text):
             found += _korean(text)
         for run in _CJK_RUN.finditer(text):
@@ -211,12 +216,14 @@ class Tokenizer:
 
     def _spaced(self, text: str) -> list[tuple[int, str]]:
         pattern = _pattern(self.token_pattern)
-        hidden = _SEGMENTED.sub(" ", text)  # same length: offsets stay comparable
+        # Same length: offsets stay comparable.
+        hidden = _SEGMENTED.sub(" ", text) if _SEGMENTED.search(text) else text
         group = 1 if pattern.groups == 1 else 0
+        digits = _DIGIT.search(hidden) is not None  # no digit in the text: no identifier either
         found = []
         for match in pattern.finditer(hidden):
             token = match.group(group)
             # Whatever the pattern: a token needs a letter (no bare numbers or symbols).
-            if token and any(ch.isalpha() for ch in token) and not is_identifier(token):
+            if token and (token[0].isalpha() or any(ch.isalpha() for ch in token)) and not (digits and is_identifier(token)):
                 found.append((match.start(group), token))
         return found
