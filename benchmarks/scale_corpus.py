@@ -1,13 +1,15 @@
-"""Build a corpus of up to 1,000,000 distinct real texts from the shared corpora, for the
-scale benchmark.
+"""Build a corpus of distinct real texts (1,000,000 by default) from the shared corpora.
+
+For the scale benchmark (``benchmarks/scale.py``); about 1.58 million distinct texts can be
+built from the files below.
 
     .venv/bin/python benchmarks/scale_corpus.py [--docs 1000000] [--out outputs/scale/corpus_1m.parquet]
 
 How, exactly (deterministic; no randomness):
 
-1. every English document of the shared corpora, whole, in file order (the files in
-   ``SOURCES``, each in its row order): arXiv abstracts, Debian package descriptions,
-   fortunes, health news tweets, short-text benchmarks, UK Commons speeches;
+1. every document of the English corpora in ``SOURCES``, whole, file after file, each in
+   its row order: arXiv abstracts, Debian package descriptions, fortunes, health news
+   tweets, short-text benchmarks, UK Commons speeches (so a small build is arXiv only);
 2. then every sentence of those documents with at least ``MIN_WORDS`` words (split after
    ``.``, ``!`` or ``?`` followed by white space);
 3. then sliding windows over every document longer than the window: first of 24 words, 12
@@ -83,6 +85,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "scale" / "corpus_1m.parquet")
     args = parser.parse_args()
+    if args.docs < 1:
+        parser.error(f"--docs must be at least 1, got {args.docs}")
     started = time.perf_counter()
     table = build(args.docs)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -177,6 +177,14 @@ def test_settings_applied_otherwise_are_reported(tmp_path):
     assert "represent.mmr.top_n_words" in adjustments[1].reason
 
 
+def test_neighbours_above_the_fitted_sample_are_reported(tmp_path):
+    """With UMAP fitted on a sample, its neighbours are clamped to the sample, and said so."""
+    args = _args(tmp_path, _csv(tmp_path, _abstracts(40)), "project.fit_sample=20", "project.n_neighbors=30")
+    _, adjustments, _ = check_run(args)
+    assert [(a.key, a.given, a.used) for a in adjustments] == [("project.n_neighbors", 30, 19)]
+    assert "project.fit_sample" in adjustments[0].reason
+
+
 def test_korean_chinese_and_arabic_only_pass_the_checks(tmp_path):
     """Terms are read in every script: a corpus with no Latin letter is accepted (it was
     refused while BERTopic's English cleaning deleted such letters)."""

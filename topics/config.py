@@ -137,6 +137,13 @@ class _UmapSettings(Section):
     # null fits on every document, whatever the corpus size.
     fit_sample: int | None = Field(FIT_SAMPLE, ge=20)
 
+    @field_validator("fit_sample", mode="before")
+    @classmethod
+    def _count(cls, value):
+        if isinstance(value, bool):  # YAML reads yes/true as a boolean, which int() would take as 1
+            raise ValueError("must be a number of documents (at least 20) or null")
+        return value
+
 
 class ReduceConfig(_UmapSettings):
     """UMAP into the clustering space (see :mod:`topics.reduce`)."""
@@ -162,11 +169,12 @@ class ClusterConfig(Section):
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     cluster_selection_epsilon: float = Field(0.0, ge=0.0)
 
-    @model_validator(mode="after")
-    def _fast_metric(self):
-        if self.method == "fast_hdbscan" and self.metric != "euclidean":
-            raise ValueError(f"cluster.method fast_hdbscan supports metric euclidean only, got {self.metric!r}")
-        return self
+    @field_validator("metric")
+    @classmethod
+    def _fast_metric(cls, value: str, info):
+        if info.data.get("method") == "fast_hdbscan" and value != "euclidean":
+            raise ValueError(f"cluster.method fast_hdbscan supports metric euclidean only, got {value!r}")
+        return value
 
 
 class OutlierConfig(Section):

@@ -126,17 +126,21 @@ def check_settings(settings: RunConfig, reference: str | None = None) -> None:
 def planned_adjustments(settings: RunConfig, n_docs: int) -> list[Adjustment]:
     """The settings that will be applied with another value on a corpus of ``n_docs`` documents.
 
-    - ``reduce.n_neighbors`` and ``project.n_neighbors`` above ``n_docs - 1``: UMAP needs
-      fewer neighbours than documents, so they are clamped (see :mod:`topics.reduce`).
+    - ``reduce.n_neighbors`` and ``project.n_neighbors`` above ``n_docs - 1``, or above
+      ``fit_sample - 1`` when UMAP is fitted on a sample: UMAP needs fewer neighbours than the
+      documents it is fitted on, so they are clamped (see :mod:`topics.reduce`).
     - ``represent.top_n_terms`` above what the chain's last refiner yields: the topics carry
       that many terms.
     """
     adjustments = []
     for section in ("reduce", "project"):
-        given = getattr(settings, section).n_neighbors
-        if given > n_docs - 1:
+        umap = getattr(settings, section)
+        sampled = umap.fit_sample is not None and n_docs > umap.fit_sample
+        fitted = umap.fit_sample if sampled else n_docs
+        if umap.n_neighbors > fitted - 1:
+            what = f"the {fitted} documents of {section}.fit_sample it is fitted on" if sampled else f"documents ({n_docs})"
             adjustments.append(Adjustment(
-                f"{section}.n_neighbors", given, n_docs - 1, f"UMAP needs fewer neighbours than documents ({n_docs})",
+                f"{section}.n_neighbors", umap.n_neighbors, fitted - 1, f"UMAP needs fewer neighbours than {what}",
             ))
     yielded, source = chain_yield(settings.represent)
     if settings.represent.top_n_terms > yielded:
