@@ -35,7 +35,10 @@ def test_fast_hdbscan_agrees_with_hdbscan(arxiv_300_reduced):
     assert labels.dtype == np.int64 and probabilities.dtype == np.float32
     assert labels.max() >= 3 and (probabilities[labels == -1] == 0).all()
     assert adjusted_rand_score(reference, labels) >= 0.9
-    np.testing.assert_array_equal(labels, cluster(arxiv_300_reduced, config.model_copy(update={"method": "fast_hdbscan"}))[0])
+    # Its parallel tree changed the labelling in 12 of 30 runs on these points; five re-runs
+    # would all agree by chance about 8 % of the time.
+    for _ in range(5):
+        np.testing.assert_array_equal(labels, cluster(arxiv_300_reduced, config.model_copy(update={"method": "fast_hdbscan"}))[0])
 
 
 def test_fast_hdbscan_is_euclidean_only():
