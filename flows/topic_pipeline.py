@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
 from flows import tasks
+from flows.execution import DaskChunks
 
 from topics import preflight, report, stages
 from topics.artifacts import ArtifactStore
@@ -21,7 +22,7 @@ from topics.preflight import PreflightError
 from topics.reference import load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.run import Manifest, create_run_dir, error_line
-from topics.stage_graph import RunPlan
+from topics.stage_graph import RunPlan, chunk_phases
 
 
 def publish_prefect_artifacts(store: ArtifactStore, render_key: str, run_dir: Path, run: dict) -> None:
@@ -129,10 +130,22 @@ def topic_pipeline(
 
     plan = RunPlan(settings, str(input_path), reference_dir)
     keys: dict[str, str] = {}
+    execution = settings.execution
+    if execution.task_runner == "local" and execution.dask_address:
+        logger.warning("execution.dask_address is not used: execution.task_runner is local")
+    chunks = DaskChunks(execution, cache_dir) if execution.task_runner == "dask" else None
 
     def step(name: str) -> str:
         manifest.stage_started(name)
-        result = tasks.stage_task_named(name)(cache_dir, plan, name, dict(keys), refresh=name in refreshed)
+        refresh_stage, chunk_totals = name in refreshed, {}
+        if chunks is not None:
+            # The stage's chunk jobs run on the workers first; the stage then only assembles.
+            phases = chunk_phases(plan, name, ArtifactStore(cache_dir), dict(keys), refresh=refresh_stage)
+            if phases:
+                chunk_totals = chunks.run(phases)
+                refresh_stage = False  # chunk_phases discarded what the refresh replaces
+        result = tasks.stage_task_named(name)(cache_dir, plan, name, dict(keys), refresh=refresh_stage)
+        result.update(chunk_totals)
         report_adjustments(manifest, result.pop("adjustments", []), logger)
         manifest.stage_finished(result)
         details = " ".join(f"{k}={v}" for k, v in result.items() if k not in ("name", "key", "hit", "seconds", "note"))
@@ -170,10 +183,15 @@ def topic_pipeline(
             publish_prefect_artifacts(ArtifactStore(cache_dir), rendered, run_dir, manifest.data)
         except Exception as exc:  # noqa: BLE001 - the run's outputs are complete; artifacts are a convenience
             logger.warning("could not create the Prefect artifacts: %s", exc)
+    except ConfigError as exc:  # execution.* could not serve (no scheduler, no worker)
+        manifest.failed(exc)
+        return refused(logger, exc)
     except BaseException as exc:
         manifest.failed(exc)
         raise
     finally:
+        if chunks is not None:
+            chunks.close()
         if temp_cache:
             shutil.rmtree(temp_cache, ignore_errors=True)
     logger.info("completed: %s", run_dir)

@@ -17,13 +17,14 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from topics.config_base import ConfigError, Section
+from topics.config_execution import ExecutionConfig
 # The representation's sections live in their own module; every section is named here.
 from topics.config_represent import (
     LANGUAGE_CHOICES, REPRESENTATIONS, TERM_LANGUAGES, KeyBERTConfig, LLMConfig, MMRConfig, RepresentConfig,
 )
 
 __all__ = [
-    "CacheConfig", "ClusterConfig", "ConfigError", "CorpusConfig", "EmbedConfig", "GuideConfig",
+    "CacheConfig", "ClusterConfig", "ConfigError", "CorpusConfig", "EmbedConfig", "ExecutionConfig", "GuideConfig",
     "KeyBERTConfig", "KeywordsConfig", "LANGUAGE_CHOICES", "LLMConfig", "MMRConfig", "OutlierConfig",
     "OutputConfig", "ProjectConfig", "REPRESENTATIONS", "ReduceConfig", "ReferenceConfig", "RefineConfig",
     "RenderConfig", "RepresentConfig", "RunConfig", "Section", "TERM_LANGUAGES", "build_config",
@@ -295,6 +296,7 @@ class RunConfig(Section):
     render: RenderConfig = RenderConfig()
     cache: CacheConfig = CacheConfig()
     output: OutputConfig = OutputConfig()
+    execution: ExecutionConfig = ExecutionConfig()
 
 
 def _format_error(error: ValidationError) -> str:

@@ -7,6 +7,11 @@ The corpus's matrix is then assembled, chunk by chunk, into a memory-mapped ``.n
 the stage's entry, so no second full copy is held in RAM. A run killed mid-embedding keeps
 its committed chunks, and the next run encodes only the rest.
 
+With ``execution.task_runner: dask`` the same chunks are encoded first as chunk jobs
+(:func:`chunk_jobs`, :func:`encode_chunk`) on the workers, each committing its chunk to the
+vector store; the stage then finds every vector there and only assembles. Chunk boundaries are
+the same either way, so both paths file the same chunks.
+
 The stage's record in the run's manifest gives ``reused`` (documents whose vector came from
 the store) and ``encoded`` (distinct texts encoded by this run), with ``backend``, ``device``
 and ``dtype``. A whole-stage cache hit reports ``reused`` = documents and ``encoded`` = 0.
@@ -15,6 +20,7 @@ and ``dtype``. A whole-stage cache hit reports ``reused`` = documents and ``enco
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from pathlib import Path
@@ -23,6 +29,7 @@ import numpy as np
 
 from topics import embed as embed_mod
 from topics.artifacts import ArtifactStore, EntryWriter
+from topics.chunk_work import ChunkJob
 from topics.config import EmbedConfig
 from topics.stage_cache import StageResult, _cached, pause_after_chunk_for_tests, stage_key
 from topics.vector_store import VectorStore, match, text_digests
@@ -61,31 +68,98 @@ def embed_documents(store: ArtifactStore, texts: list[str], config: EmbedConfig,
     digests = text_digests(texts)
     located = vectors.locate(digests)
     reused = int(located.found.sum())
-    # One row per distinct missing text, in corpus order of first appearance.
-    missing = np.flatnonzero(~located.found)
-    _, first = np.unique(digests[missing], return_index=True)
-    to_encode = missing[np.sort(first)]
+    to_encode = _missing_rows(digests, located)
     logger.info("embed: %d documents, %d vectors reused from the store, %d distinct texts to encode",
                 len(texts), reused, len(to_encode))
     device = None
     if len(to_encode):
         encoder = load_config_encoder(config, store)
-        if encoder.space() != vectors.space:  # never file vectors under another space's name
-            raise embed_mod.EmbeddingError(f"the {config.backend} encoder computes {encoder.space()}, not {vectors.space}")
         device = encoder.device
         new_keys, new_digests = [], []
         from tqdm.auto import tqdm
 
         with tqdm(total=len(to_encode), unit="doc", desc="embed", disable=not config.show_progress) as bar:
-            for start in range(0, len(to_encode), config.chunk_size):
-                rows = to_encode[start:start + config.chunk_size]
-                chunk = embed_mod.encode_in_batches(encoder, [texts[i] for i in rows], bar)
-                new_keys.append(vectors.commit(digests[rows], chunk))
+            for rows in _chunks(to_encode, config.chunk_size):
+                new_keys.append(_encode_and_commit(encoder, vectors, texts, digests, rows, bar))
                 new_digests.append(digests[rows])
                 pause_after_chunk_for_tests(len(new_keys))
         located = match(digests, located.keys + new_keys, located.chunk_digests + new_digests)
     dim = _assemble(vectors, located, out_path)
     return {"reused": reused, "encoded": int(len(to_encode)), "device": device, "dim": dim}
+
+
+def _missing_rows(digests: np.ndarray, located) -> np.ndarray:
+    """One row per distinct text without a stored vector, in corpus order of first appearance."""
+    missing = np.flatnonzero(~located.found)
+    _, first = np.unique(digests[missing], return_index=True)
+    return missing[np.sort(first)]
+
+
+def _chunks(rows: np.ndarray, size: int) -> list[np.ndarray]:
+    return [rows[start:start + size] for start in range(0, len(rows), size)]
+
+
+def _encode_and_commit(encoder, vectors: VectorStore, texts: list[str], digests: np.ndarray, rows: np.ndarray,
+                       bar=None) -> str:
+    """Encode ``texts[rows]`` and commit them as one vector chunk; returns its key."""
+    if encoder.space() != vectors.space:  # never file vectors under another space's name
+        raise embed_mod.EmbeddingError(f"the encoder computes {encoder.space()}, not {vectors.space}")
+    chunk = embed_mod.encode_in_batches(encoder, [texts[i] for i in rows], bar)
+    return vectors.commit(digests[rows], chunk)
+
+
+@functools.lru_cache(maxsize=4)
+def _corpus_texts(cache_dir: str, corpus_key: str) -> list[str]:
+    # Loaded once per worker process and corpus, not once per chunk.
+    return ArtifactStore(cache_dir).get("load", corpus_key, verify=False).table("documents.parquet")["text"].tolist()
+
+
+@functools.lru_cache(maxsize=2)
+def _encoder(config: EmbedConfig, cache_dir: str) -> embed_mod.Encoder:
+    # Each worker process loads the model once.
+    return load_config_encoder(config, ArtifactStore(cache_dir))
+
+
+def stage_entry_key(store: ArtifactStore, corpus_key: str, config: EmbedConfig) -> str:
+    """The embed stage's entry key: the corpus fingerprint and the vector space."""
+    fingerprint = store.get("load", corpus_key, verify=False).meta["fingerprint"]
+    return stage_key("embed", {"corpus": fingerprint}, {"space": config_space(config)})
+
+
+def chunk_jobs(store: ArtifactStore, corpus_key: str, config: EmbedConfig) -> list[ChunkJob]:
+    """The embed stage's work as chunk jobs: one per ``config.chunk_size`` distinct texts of
+    the corpus with no vector in the store (none when all are stored, or the stage's entry is
+    committed), the same chunks the stage's own loop would encode. Each runs :func:`encode_chunk`."""
+    if store.has("embed", stage_entry_key(store, corpus_key, config)):
+        return []
+    texts = _corpus_texts(str(store.root), corpus_key)
+    digests = text_digests(texts)
+    to_encode = _missing_rows(digests, VectorStore(store, config_space(config)).locate(digests))
+    chunks = _chunks(to_encode, config.chunk_size)
+    return [
+        ChunkJob(f"embed chunk {i} of {len(chunks)}", encode_chunk, (corpus_key, config, rows))
+        for i, rows in enumerate(chunks, 1)
+    ]
+
+
+def encode_chunk(store: ArtifactStore, corpus_key: str, config: EmbedConfig, rows: np.ndarray) -> dict:
+    """Encode the corpus texts at ``rows`` (int64 indices) and commit them to the vector store
+    as one chunk; returns ``{"encoded": n, "device": ...}``. A chunk already committed (by an
+    earlier attempt of the job) is not encoded again.
+
+    Raises
+    ------
+    topics.embed.EmbeddingError
+        If the model cannot be loaded or computes another vector space.
+    """
+    texts = _corpus_texts(str(store.root), corpus_key)
+    vectors = VectorStore(store, config_space(config))
+    digests = text_digests([texts[i] for i in rows])
+    if vectors.locate(digests).found.all():
+        return {"encoded": 0, "device": None}
+    encoder = _encoder(config, str(store.root))
+    _encode_and_commit(encoder, vectors, texts, text_digests(texts), rows)
+    return {"encoded": int(len(rows)), "device": encoder.device}
 
 
 def _assemble(vectors: VectorStore, located, out_path: Path) -> int:
@@ -119,7 +193,7 @@ def embed(store: ArtifactStore, corpus_key: str, config: EmbedConfig, refresh: b
     started = time.perf_counter()
     corpus = store.get("load", corpus_key, verify=False)
     space = config_space(config)
-    key = stage_key("embed", {"corpus": corpus.meta["fingerprint"]}, {"space": space})
+    key = stage_entry_key(store, corpus_key, config)
 
     def fill(writer: EntryWriter) -> dict:
         texts = corpus.table("documents.parquet")["text"].tolist()

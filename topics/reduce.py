@@ -78,6 +78,21 @@ def _umap(embeddings: np.ndarray, n_components: int, n_neighbors: int, min_dist:
     return out
 
 
+def fit_model(sample: np.ndarray, config: ReduceConfig | ProjectConfig) -> tuple[np.ndarray, object]:
+    """Fit UMAP on ``sample`` (float32, (n, dim)) with ``config``'s settings (2 components for a
+    :class:`ProjectConfig`); returns the fitted coordinates, float32 (n, n_components), and
+    the fitted ``umap.UMAP`` that :func:`place` uses for every other document.
+
+    Raises
+    ------
+    ReductionError
+        Fewer than 3 documents, or a sample that is not 2-D.
+    """
+    n_components = getattr(config, "n_components", 2)
+    return _fit_transform(sample, n_components, config.n_neighbors, config.min_dist, config.metric, config.random_state,
+                          keep_model=True)
+
+
 def place(model, embeddings: np.ndarray) -> np.ndarray:
     """Coordinates of new documents in a fitted UMAP's space (``UMAP.transform``); float32,
     shape (n, n_components)."""

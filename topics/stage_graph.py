@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from topics import stages
+from topics import embed_stage, guide_stage, reduce_chunks, stages
 from topics.artifacts import ArtifactStore
+from topics.chunk_work import ChunkJob
 from topics.config import RunConfig
 from topics.stage_cache import StageResult
 
@@ -108,6 +109,37 @@ class RunPlan:
             ),
         }
         return calls[name]()
+
+
+def chunk_phases(plan: RunPlan, name: str, store: ArtifactStore, keys: dict[str, str],
+                 refresh: bool = False) -> list[list[ChunkJob]]:
+    """Stage ``name``'s work that can be spread over workers, as chunk jobs not yet done, in
+    phases (see :mod:`topics.chunk_work`): a phase's jobs are independent, and each phase needs
+    the one before. After they have run, ``plan.call(name, ...)`` only assembles.
+
+    - ``embed``: one job per ``embed.chunk_size`` texts with no stored vector;
+    - ``reduce`` and ``project`` above ``fit_sample`` documents: the fit on the sample, then
+      one job per ``UMAP.transform`` chunk (not the guided reduction, which fits whole);
+    - every other stage, and any stage whose entry is already committed: none.
+
+    With ``refresh`` the stage's entry and its chunk entries are discarded first, so the jobs
+    compute them again (then call the stage without ``refresh``).
+    """
+    s = plan.settings
+    if name == "embed":
+        return [jobs] if (jobs := embed_stage.chunk_jobs(store, keys["load"], s.embed)) else []
+    if name not in ("reduce", "project"):
+        return []
+    if name == "reduce" and guide_stage.guide_meta(store, keys.get("guide"))["seeded"]:
+        return []
+    config = s.reduce if name == "reduce" else s.project
+    key = stages.reduction_key(name, store, keys["embed"], config)
+    if refresh:
+        store.discard(name, key)
+        reduce_chunks.discard(store, keys["embed"], config, key)
+    elif store.has(name, key):
+        return []
+    return reduce_chunks.phases(name, store, keys["embed"], config, key)
 
 
 def run_plan(plan: RunPlan, store: ArtifactStore, refresh: set[str] | frozenset[str] = frozenset(),

@@ -43,6 +43,7 @@ from topics import evaluate as quality
 from topics import guide as guide_mod
 from topics import guide_stage
 from topics import reduce as reduce_mod
+from topics import reduce_chunks
 from topics import refine as refine_mod
 from topics import reference as reference_mod
 from topics import render as render_mod
@@ -106,12 +107,23 @@ def load(store: ArtifactStore, input_path: str | Path, config: CorpusConfig, ref
     return _cached(store, "load", key, fill, refresh, started)
 
 
+def reduction_key(stage: str, store: ArtifactStore, embed_key: str, config: ReduceConfig | ProjectConfig) -> str:
+    """The entry key of the ``reduce`` or ``project`` stage over ``embed_key``'s embeddings
+    (its chunk entries are filed under the same key; see :mod:`topics.reduce_chunks`)."""
+    n_docs = len(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
+    return stage_key(stage, {"embed": embed_key}, reduce_mod.key_settings(config, n_docs))
+
+
 def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute, file: str, refresh: bool) -> StageResult:
     started = time.perf_counter()
+    key = reduction_key(stage, store, embed_key, config)
     n_docs = len(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
-    key = stage_key(stage, {"embed": embed_key}, reduce_mod.key_settings(config, n_docs))
+    sampled = reduce_mod.fit_sample_rows(n_docs, config.fit_sample, config.random_state) is not None
 
     def fill(writer: EntryWriter) -> dict:
+        if sampled:  # fit on the sample, place the rest chunk by chunk (jobs a Dask run may have done)
+            reduce_chunks.reduce_in_chunks(stage, store, embed_key, config, key, writer.path / file, refresh)
+            return {"fit_sample": config.fit_sample}
         embeddings = store.get("embed", embed_key, verify=False).array("embeddings.npy")
         writer.array(file, compute(np.asarray(embeddings), config))
         return {}
