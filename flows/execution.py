@@ -9,6 +9,7 @@ A worker that dies mid-job loses nothing committed: Dask runs its job again else
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -98,7 +99,9 @@ class DaskChunks:
 
     def run(self, phases: list[list[ChunkJob]]) -> dict:
         """Run ``phases`` in order, each phase's jobs in parallel; returns ``{"chunk_jobs": n,
-        "chunk_seconds": s, ...}`` with the jobs' numeric results summed (e.g. ``encoded``).
+        "chunk_seconds": s, "chunk_wall_seconds": w, ...}``: the jobs' own seconds summed, the
+        wall seconds until the last finished (a cluster's start included), and the jobs' other
+        numeric results summed (e.g. ``encoded``).
 
         Raises
         ------
@@ -108,6 +111,7 @@ class DaskChunks:
         """
         from flows.tasks import chunk_task_named
 
+        started = time.perf_counter()
         runner = self._runner or self._start()
         totals: dict = {"chunk_jobs": 0, "chunk_seconds": 0.0}
         for phase in phases:
@@ -123,6 +127,7 @@ class DaskChunks:
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         totals[name] = totals.get(name, 0) + value
         totals["chunk_seconds"] = round(totals["chunk_seconds"], 3)
+        totals["chunk_wall_seconds"] = round(time.perf_counter() - started, 3)
         return totals
 
     def close(self) -> None:

@@ -145,6 +145,8 @@ def topic_pipeline(
                 chunk_totals = chunks.run(phases)
                 refresh_stage = False  # chunk_phases discarded what the refresh replaces
         result = tasks.stage_task_named(name)(cache_dir, plan, name, dict(keys), refresh=refresh_stage)
+        if "encoded" in chunk_totals:  # the workers encoded these; the stage found them stored
+            result["reused"] = max(0, result.get("reused", 0) - chunk_totals["encoded"])
         result.update(chunk_totals)
         report_adjustments(manifest, result.pop("adjustments", []), logger)
         manifest.stage_finished(result)
