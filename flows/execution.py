@@ -23,18 +23,23 @@ NO_WORKER_S = 120.0
 CONNECT_S = 20.0
 
 
+def restore_environment(saved: dict[str, str]) -> None:
+    """Make ``os.environ`` equal ``saved`` again. distributed's Nanny sets ``OMP_NUM_THREADS=1``
+    and others in the process that runs a LocalCluster whenever it (re)starts a worker, and
+    never restores them, so every process the flow started later would run on one thread."""
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @contextmanager
 def kept_environment() -> Iterator[None]:
-    """Restore ``os.environ`` afterwards: distributed's Nanny sets ``OMP_NUM_THREADS=1`` and
-    others in the process that starts a LocalCluster and never restores them, so every process
-    the flow started later would run on one thread."""
+    """Restore ``os.environ`` as it was on entry, on exit (see :func:`restore_environment`)."""
     saved = dict(os.environ)
     try:
         yield
     finally:
-        if dict(os.environ) != saved:
-            os.environ.clear()
-            os.environ.update(saved)
+        restore_environment(saved)
 
 
 class DaskChunks:
@@ -53,6 +58,7 @@ class DaskChunks:
         self.execution = execution
         self.cache_dir = cache_dir
         self._runner = None
+        self._environment = dict(os.environ)  # as before any cluster; restored after each phase
 
     def __enter__(self) -> "DaskChunks":
         return self
@@ -79,6 +85,7 @@ class DaskChunks:
                 "n_workers": e.n_workers, "threads_per_worker": e.threads_per_worker, "processes": True,
                 "dashboard_address": ":0",
             })
+        self._environment = dict(os.environ)
         with kept_environment():
             runner.__enter__()
             try:
@@ -119,8 +126,10 @@ class DaskChunks:
                 runner.submit(chunk_task_named(job.name), parameters={"cache_dir": self.cache_dir, "job": job})
                 for job in phase
             ]
-            for future in futures:
-                result = future.result()
+            results = [future.result() for future in futures]
+            # A worker restarted during the phase (after dying) has changed it again.
+            restore_environment(self._environment)
+            for result in results:
                 totals["chunk_jobs"] += 1
                 totals["chunk_seconds"] += result.pop("seconds", 0.0)
                 for name, value in result.items():
@@ -134,6 +143,8 @@ class DaskChunks:
         """Disconnect, and stop the LocalCluster if this started one."""
         if self._runner is not None:
             runner, self._runner = self._runner, None
-            with kept_environment():
+            try:
                 runner.__exit__(None, None, None)
+            finally:
+                restore_environment(self._environment)
 

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+
+# MKL picks its code path by CPU. On an AVX-512 CPU a document's vector then depends on how many
+# documents share its batch (last-bit differences), and the bit-for-bit tests would fail for the
+# machine, not the code. MKL_CBWR=AVX2 is MKL's reproducible branch on every AVX2 CPU (see "What
+# repeats, and what can vary" in the README). Set before torch loads MKL; subprocesses inherit it.
+os.environ.setdefault("MKL_CBWR", "AVX2")
+
 import signal
 import subprocess
 import time

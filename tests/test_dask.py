@@ -113,9 +113,12 @@ def test_worker_killed_mid_job_run_completes_with_the_same_result(dask_run, arxi
 
     killer = threading.Thread(target=kill_when_paused, daemon=True)
     killer.start()
+    before = dict(os.environ)
     again = _run(arxiv_300, dask_cache, tmp_path / "runs", *DASK, refresh=["reduce", "project"])
     killer.join(timeout=5)
     assert killed, "no chunk job paused"
+    # The worker's restart set thread variables in this process again; they are restored.
+    assert dict(os.environ) == before
     assert killed[0] != os.getpid()
     assert not _stages(again)["reduce"]["hit"] and _stages(again)["reduce"]["chunk_jobs"] == 2
     for name in ("documents.parquet", "topics.parquet"):
