@@ -52,9 +52,21 @@ class StubServer:
                     stub.requests.append(body)
                     stub.active += 1
                     stub.max_active = max(stub.max_active, stub.active)
+                # The request stops counting as active before its reply is written: the client
+                # may send its next request as soon as it reads the reply, before this thread
+                # would reach a later decrement.
+                done = threading.Event()
+
+                def finished():
+                    if not done.is_set():
+                        done.set()
+                        with stub._lock:
+                            stub.active -= 1
+
                 try:
                     reply = stub.behave(n, body)
                     time.sleep(reply.delay_s)
+                    finished()
                     if self.path != "/v1/chat/completions":
                         self._send(404, b'{"error": {"message": "not found"}}')
                     elif reply.raw_body is not None:
@@ -64,8 +76,7 @@ class StubServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
                 finally:
-                    with stub._lock:
-                        stub.active -= 1
+                    finished()
 
             def _send(self, status, payload, headers=None, content_type="application/json"):
                 self.send_response(status)
