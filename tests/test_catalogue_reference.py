@@ -102,11 +102,12 @@ def test_saved_model_reproduces_training_topics_and_bertopic_transform_does_not(
     assert (ours.labels == truth).mean() == 1.0
     # BERTopic's own transform after load: nearest topic embedding, the outliers' mean counting
     # as topic -1 (the safetensors files keep no UMAP or HDBSCAN). Measured on this run: 0.847
-    # of all documents, 0.979 of the clustered ones (README, "The saved model").
+    # of all documents, 0.979 of the clustered ones (README, "The saved model"); 0.747 with MKL on
+    # its AVX2 path, which moves the clusters a little. The point is that it is not 1.0.
     model = BERTopic.load(str(arxiv_run / MODEL_DIR))
     predicted, _ = model.transform(docs["text"].tolist(), embeddings=embeddings)
     share = float((np.asarray(predicted) == truth).mean())
-    assert 0.75 <= share < 1.0, share
+    assert 0.6 <= share < 1.0, share
 
 
 # --- a corpus against its own reference, through the flow ---------------------------------
