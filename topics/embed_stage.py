@@ -80,7 +80,7 @@ def embed_documents(store: ArtifactStore, texts: list[str], config: EmbedConfig,
 
         with tqdm(total=len(to_encode), unit="doc", desc="embed", disable=not config.show_progress) as bar:
             for rows in _chunks(to_encode, config.chunk_size):
-                new_keys.append(_encode_and_commit(encoder, vectors, texts, digests, rows, bar))
+                new_keys.append(_encode_and_commit(encoder, vectors, [texts[i] for i in rows], digests[rows], bar))
                 new_digests.append(digests[rows])
                 pause_after_chunk_for_tests(len(new_keys))
         located = match(digests, located.keys + new_keys, located.chunk_digests + new_digests)
@@ -99,13 +99,12 @@ def _chunks(rows: np.ndarray, size: int) -> list[np.ndarray]:
     return [rows[start:start + size] for start in range(0, len(rows), size)]
 
 
-def _encode_and_commit(encoder, vectors: VectorStore, texts: list[str], digests: np.ndarray, rows: np.ndarray,
-                       bar=None) -> str:
-    """Encode ``texts[rows]`` and commit them as one vector chunk; returns its key."""
+def _encode_and_commit(encoder, vectors: VectorStore, texts: list[str], digests: np.ndarray, bar=None) -> str:
+    """Encode ``texts`` (their ``digests`` alongside) and commit them as one vector chunk;
+    returns its key."""
     if encoder.space() != vectors.space:  # never file vectors under another space's name
         raise embed_mod.EmbeddingError(f"the encoder computes {encoder.space()}, not {vectors.space}")
-    chunk = embed_mod.encode_in_batches(encoder, [texts[i] for i in rows], bar)
-    return vectors.commit(digests[rows], chunk)
+    return vectors.commit(digests, embed_mod.encode_in_batches(encoder, texts, bar))
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,13 +151,14 @@ def encode_chunk(store: ArtifactStore, corpus_key: str, config: EmbedConfig, row
     topics.embed.EmbeddingError
         If the model cannot be loaded or computes another vector space.
     """
-    texts = _corpus_texts(str(store.root), corpus_key)
+    corpus = _corpus_texts(str(store.root), corpus_key)
+    texts = [corpus[i] for i in rows]
     vectors = VectorStore(store, config_space(config))
-    digests = text_digests([texts[i] for i in rows])
+    digests = text_digests(texts)  # the chunk's own texts only, not the whole corpus again
     if vectors.locate(digests).found.all():
         return {"encoded": 0, "device": None}
     encoder = _encoder(config, str(store.root))
-    _encode_and_commit(encoder, vectors, texts, text_digests(texts), rows)
+    _encode_and_commit(encoder, vectors, texts, digests)
     return {"encoded": int(len(rows)), "device": encoder.device}
 
 
