@@ -31,28 +31,25 @@ sys.path.insert(0, str(REPO))
 from benchmarks.panel import PANEL, load_slice  # noqa: E402
 from benchmarks.quality import NOISE, embed_slice  # noqa: E402
 
-OUTLIERS = ["refine.outliers.strategy=embeddings", "refine.outliers.threshold=0.3"]
-# name -> settings overrides on the defaults; "evoc" names the EVoC candidates.
+KEEP = ["refine.outliers.strategy=none"]  # HDBSCAN's outliers kept, as plain BERTopic does
+# name -> settings overrides on the defaults (eom, outliers reduced by embedding at 0.3).
 CANDIDATES = {
-    "eom (default)": [],
-    "eom, min_samples 5": ["cluster.min_samples=5"],
-    "eom, min_samples 2": ["cluster.min_samples=2"],
-    "leaf": ["cluster.cluster_selection_method=leaf"],
-    "leaf, min_cluster_size 20": ["cluster.cluster_selection_method=leaf", "cluster.min_cluster_size=20"],
-    "eom + outliers by embedding 0.3": ["refine.outliers.strategy=embeddings", "refine.outliers.threshold=0.3"],
-    "eom, min_samples 5 + outliers 0.3": ["cluster.min_samples=5", "refine.outliers.strategy=embeddings",
-                                          "refine.outliers.threshold=0.3"],
-    "outliers 0.3, 30 neighbours": ["reduce.n_neighbors=30", *OUTLIERS],
-    "outliers 0.3, 50 neighbours": ["reduce.n_neighbors=50", *OUTLIERS],
-    "outliers 0.3, 10 components": ["reduce.n_components=10", *OUTLIERS],
-    "outliers 0.3, min_cluster_size 20": ["cluster.min_cluster_size=20", *OUTLIERS],
-    "outliers 0.3, 30 neighbours, min_cluster_size 20": ["reduce.n_neighbors=30", "cluster.min_cluster_size=20", *OUTLIERS],
-    "outliers 0.3, 100 neighbours": ["reduce.n_neighbors=100", *OUTLIERS],
-    "outliers 0.3, 30 neighbours, min_samples 5": ["reduce.n_neighbors=30", "cluster.min_samples=5", *OUTLIERS],
-    "outliers 0.3, 50 neighbours, min_samples 5": ["reduce.n_neighbors=50", "cluster.min_samples=5", *OUTLIERS],
-    "outliers 0.3, 50 neighbours, min_samples 2": ["reduce.n_neighbors=50", "cluster.min_samples=2", *OUTLIERS],
-    "outliers 0.2, 50 neighbours, min_samples 5": ["reduce.n_neighbors=50", "cluster.min_samples=5",
-                                                   "refine.outliers.strategy=embeddings", "refine.outliers.threshold=0.2"],
+    "defaults (eom + outliers by embedding 0.3)": [],
+    "eom, outliers kept (BERTopic's)": KEEP,
+    "eom, min_samples 5, outliers kept": ["cluster.min_samples=5", *KEEP],
+    "eom, min_samples 2, outliers kept": ["cluster.min_samples=2", *KEEP],
+    "leaf, outliers kept": ["cluster.cluster_selection_method=leaf", *KEEP],
+    "leaf, min_cluster_size 20, outliers kept": ["cluster.cluster_selection_method=leaf", "cluster.min_cluster_size=20", *KEEP],
+    "defaults, min_samples 5": ["cluster.min_samples=5"],
+    "defaults, min_samples 2": ["cluster.min_samples=2"],
+    "defaults, 30 neighbours": ["reduce.n_neighbors=30"],
+    "defaults, 50 neighbours": ["reduce.n_neighbors=50"],
+    "defaults, 100 neighbours": ["reduce.n_neighbors=100"],
+    "defaults, 10 components": ["reduce.n_components=10"],
+    "defaults, min_cluster_size 20": ["cluster.min_cluster_size=20"],
+    "defaults, 30 neighbours, min_cluster_size 20": ["reduce.n_neighbors=30", "cluster.min_cluster_size=20"],
+    "defaults, 50 neighbours, min_samples 5": ["reduce.n_neighbors=50", "cluster.min_samples=5"],
+    "defaults, outliers at 0.2": ["refine.outliers.threshold=0.2"],
 }
 
 

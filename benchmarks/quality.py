@@ -1,12 +1,17 @@
 """Topic quality on a panel of labelled slices: our defaults against plain BERTopic's.
 
     .venv/bin/python benchmarks/quality.py [--slices NAME ...] [--docs 2000] [--cache DIR]
+        [--set section.key=value ...] [--no-plain]
+
+``--set`` changes our side's settings (as ``topics run --set`` does), to measure a variant of
+the defaults; ``--no-plain`` skips plain BERTopic (its rows are then absent, and so are the
+targets, which compare with it).
 
 For each slice of :data:`benchmarks.panel.PANEL` (at most 2,000 documents), the documents are
 embedded once through the pipeline's own store (default ``outputs/.bench-cache``, shared
 with the other benchmarks), and both sides get the same vectors:
 
-- ours: the pipeline's default settings (``RunConfig()``): UMAP, HDBSCAN, refinement and the
+- ours: the pipeline's default settings (with ``--set`` applied): UMAP, HDBSCAN, refinement and the
   representation chain, each through its ``topics`` function;
 - plain: ``BERTopic(calculate_probabilities=False)`` with its own defaults (UMAP 15
   neighbours, 5 components, min_dist 0, cosine; HDBSCAN min_cluster_size 10, eom; a
@@ -77,15 +82,15 @@ def ours_assignments(texts: list[str], embeddings: np.ndarray, config, seed: int
     return reduced, refine.refine(texts, embeddings, labels, config.refine, config.represent).labels
 
 
-def ours(documents: pd.DataFrame, embeddings: np.ndarray, runs: list[np.ndarray]) -> dict:
-    """Our defaults: labels per run in ``runs`` order (seeds, then noise) and the base run's
-    topic table (``topic``, ``size``, ``terms``)."""
+def ours(documents: pd.DataFrame, embeddings: np.ndarray, runs: list[np.ndarray], overrides: list[str] = ()) -> dict:
+    """Our defaults with ``overrides`` (``section.key=value``): labels per run in ``runs`` order
+    (seeds, then noise) and the base run's topic table (``topic``, ``size``, ``terms``)."""
     from topics import embed
-    from topics.config import RunConfig
+    from topics.config import load_config
     from topics.represent import represent
     from topics.represent.chain import needs_embedding_model
 
-    config = RunConfig()
+    config = load_config(None, list(overrides))
     texts = documents["text"].tolist()
     labelled = [ours_assignments(texts, vectors, config, seed) for vectors, seed in runs]
     model = embed.load_model(config.embed.model, "cpu", config.embed.max_seq_length) if needs_embedding_model(config.represent) else None
@@ -153,6 +158,9 @@ def main() -> None:
     parser.add_argument("--slices", nargs="+", default=list(PANEL), choices=list(PANEL))
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--cache", type=Path, default=REPO / "outputs" / ".bench-cache")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="a setting of ours, as for topics run --set")
+    parser.add_argument("--no-plain", action="store_true", help="skip plain BERTopic")
     args = parser.parse_args()
 
     rows = []
@@ -161,11 +169,11 @@ def main() -> None:
         documents, embeddings = embed_slice(load_slice(name, args.docs), args.cache)
         noisy = embeddings + np.random.default_rng(0).normal(0, NOISE, embeddings.shape).astype(np.float32)
         runs = [(embeddings, SEEDS[0]), *[(embeddings, s) for s in SEEDS[1:]], (noisy, SEEDS[0])]
-        mine = ours(documents, embeddings, runs)
-        theirs = plain(documents, runs)
+        mine = ours(documents, embeddings, runs, args.overrides)
+        sides = [("ours", mine)] if args.no_plain else [("ours", mine), ("plain", plain(documents, runs))]
         # Both sides are scored with our tokenisation (the evaluate stage's), so the same
         # tokens count on both; npmi_sw keeps stop words in it.
-        for side, result in (("ours", mine), ("plain", theirs)):
+        for side, result in sides:
             rows.append({"slice": name, "targeted": PANEL[name].targeted, "side": side, "docs": len(documents),
                          **score(documents, result, mine["config"].represent)})
         print(f"{name}: {len(documents)} docs, {time.perf_counter() - started:.0f} s (represent {mine['represent_s']:.0f} s)",
@@ -178,6 +186,8 @@ def main() -> None:
         print(f"| {r.slice}{'' if r.targeted else ' (reported)'} | {r.side} | {r.docs} | {r.topics} | {r.outliers:.1%} | "
               f"{fmt(r.npmi, '.3f')} | {fmt(r.npmi_sw, '.3f')} | {fmt(r.diversity, '.3f')} | {r.nmi:.3f} | {r.ari:.3f} | "
               f"{r.stability:.3f} | {r.sw5} |")
+    if args.no_plain:
+        return
     print("\nTargets, ours against plain on targeted slices (yes / shortfall):")
     print("| slice | NMI >= plain+0.05 | NPMI_sw >= plain+0.05 | diversity >= 0.85 | outliers <= 10% | stability >= 0.8 | no stop word in top 5 |")
     print("|---|---|---|---|---|---|---|")

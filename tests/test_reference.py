@@ -12,7 +12,7 @@ from flows.cli import main
 from topics import cluster, reduce
 from topics.config import ClusterConfig, ReduceConfig, RepresentConfig
 from topics.drift import match_topics
-from topics.reference import MODEL_DIR, ReferenceRunError, check_vector_space, load_reference
+from topics.reference import MODEL_DIR, ReferenceRunError, check_vector_space, load_reference, member_thresholds, unit_rows
 from topics.represent import represent
 from topics.run import read_manifest
 
@@ -146,6 +146,22 @@ def test_two_independent_fits_are_matched(arxiv_300_embedded):
         # Most topics of each fit find a partner in the other.
         assert len(pairs) >= 0.6 * len(second), (len(pairs), len(first), len(second))
         assert len({c for _, c, _ in pairs}) == len(pairs)  # one partner per topic at most
+
+
+def test_reassigned_outliers_do_not_set_thresholds(arxiv_300_embedded):
+    _, _, embeddings = arxiv_300_embedded
+    doc_topics = np.zeros(len(embeddings), dtype=np.int64)
+    centre = unit_rows(embeddings).mean(axis=0, keepdims=True)
+    similarity = unit_rows(embeddings) @ unit_rows(centre)[0]
+    # The 30 % least similar documents stand for outliers that outlier reduction moved in.
+    reassigned = similarity < np.percentile(similarity, 30)
+    (with_all,) = member_thresholds(embeddings, doc_topics, centre, [0])
+    (core_only,) = member_thresholds(embeddings, doc_topics, centre, [0], reassigned)
+    assert core_only == pytest.approx(float(np.percentile(similarity[~reassigned], 5)), abs=1e-6)
+    assert core_only > with_all
+    # A topic made only of reassigned documents falls back to all of them.
+    (fallback,) = member_thresholds(embeddings, doc_topics, centre, [0], np.ones(len(embeddings), dtype=bool))
+    assert fallback == pytest.approx(with_all)
 
 
 def test_a_run_that_cannot_serve_as_reference_is_refused(capsys, tmp_path, reference_run):

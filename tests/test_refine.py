@@ -5,6 +5,9 @@ from topics.cluster import cluster
 from topics.config import ClusterConfig, OutlierConfig, RefineConfig, RepresentConfig
 from topics.refine import refine, uses_vocabulary
 
+# HDBSCAN's outliers kept (the default reduces them by embedding).
+KEEP_OUTLIERS = OutlierConfig(strategy="none")
+
 
 @pytest.fixture(scope="module")
 def labels(arxiv_300_reduced):
@@ -19,8 +22,27 @@ def _n_topics(labels):
 
 def test_nothing_to_refine_returns_labels_unchanged(arxiv_300_embedded, labels):
     texts, _, embeddings = arxiv_300_embedded
-    result = refine(texts, embeddings, labels, RefineConfig())
+    result = refine(texts, embeddings, labels, RefineConfig(outliers=KEEP_OUTLIERS))
     assert (result.labels == labels).all() and result.n_merged == result.n_reassigned == 0
+
+
+def test_default_reduces_outliers_by_embedding(arxiv_300_embedded, labels):
+    texts, _, embeddings = arxiv_300_embedded
+    config = RefineConfig()
+    assert (config.outliers.strategy, config.outliers.threshold) == ("embeddings", 0.3)
+    result = refine(texts, embeddings, labels, config)
+    before, after = int((labels == -1).sum()), int((result.labels == -1).sum())
+    # Most outliers join a topic; one similar to no topic at 0.3 stays an outlier.
+    assert after < before and result.n_reassigned == before - after
+    kept = labels != -1  # documents in a topic stay together (ids may be renumbered)
+    assert len(set(zip(labels[kept].tolist(), result.labels[kept].tolist()))) == _n_topics(labels)
+
+
+def test_threshold_left_out_follows_the_strategy():
+    assert OutlierConfig().threshold == 0.3
+    assert OutlierConfig(strategy="c-tf-idf").threshold == 0.0
+    assert OutlierConfig(strategy="distributions", threshold=None).threshold == 0.0
+    assert OutlierConfig(strategy="embeddings", threshold=0.5).threshold == 0.5
 
 
 @pytest.mark.parametrize("strategy", ["c-tf-idf", "embeddings", "distributions"])
@@ -46,7 +68,7 @@ def test_higher_threshold_reassigns_fewer(arxiv_300_embedded, labels):
 
 def test_nr_topics_merges_down_to_that_many(arxiv_300_embedded, labels):
     texts, _, embeddings = arxiv_300_embedded
-    result = refine(texts, embeddings, labels, RefineConfig(nr_topics=3))
+    result = refine(texts, embeddings, labels, RefineConfig(nr_topics=3, outliers=KEEP_OUTLIERS))
     assert _n_topics(result.labels) == 3 and result.n_merged == _n_topics(labels) - 3
     assert ((result.labels == -1) == (labels == -1)).all()  # merging leaves outliers alone
     # Merging only joins whole topics: each original topic lands in exactly one merged topic.

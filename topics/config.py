@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from topics.config_base import ConfigError, Section
+from topics.config_base import ConfigError, Section, format_error, yaml_problem
 from topics.config_execution import ExecutionConfig
 # The representation's sections live in their own module; every section is named here.
 from topics.config_represent import (
@@ -186,10 +186,24 @@ class OutlierConfig(Section):
     topic embeddings. An outlier joins its most similar topic when that similarity is at least
     ``threshold``. (BERTopic's ``probabilities`` strategy needs HDBSCAN's soft-clustering
     matrix, which the pipeline does not keep.)
+
+    The default is ``embeddings`` at a cosine similarity of 0.3: on six labelled slices of
+    1,000 documents (``benchmarks/levers.py``) it cut outliers from 28 % to 5 % and raised NMI
+    against the labels on every slice. A threshold left out (or null) is 0.3 for
+    ``embeddings`` and 0.0 for the c-TF-IDF strategies, whose similarities are on another
+    scale: at 0.3 they would reassign almost nothing.
     """
 
-    strategy: Literal["none", "c-tf-idf", "embeddings", "distributions"] = "none"
-    threshold: float = Field(0.0, ge=0.0, le=1.0)
+    strategy: Literal["none", "c-tf-idf", "embeddings", "distributions"] = "embeddings"
+    threshold: float = Field(0.3, ge=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strategy_threshold(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("threshold") is None:
+            data = dict(data)
+            data["threshold"] = 0.3 if data.get("strategy", "embeddings") == "embeddings" else 0.0
+        return data
 
 
 class RefineConfig(Section):
@@ -299,27 +313,6 @@ class RunConfig(Section):
     execution: ExecutionConfig = ExecutionConfig()
 
 
-def _format_error(error: ValidationError) -> str:
-    """One line per problem, each naming the dotted key."""
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "<root>"
-        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        lines.append(f"{key}: {message}")
-    return "; ".join(lines)
-
-
-def _yaml_problem(exc: yaml.YAMLError, where: str) -> str:
-    """One line for a YAML error: where (file and line, or the override), and what."""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    mark = getattr(exc, "problem_mark", None)
-    if "constructor for the tag" in problem:
-        tag = problem.split("tag", 1)[1].strip(" '").replace("tag:yaml.org,2002:", "!!")
-        problem = f"YAML tag {tag} is not allowed (settings are plain values)"
-    position = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None and where != "override" else ""
-    return f"{position}: {problem}"
-
-
 def _parse_override(item: str) -> tuple[list[str], Any]:
     if "=" not in item:
         raise ConfigError(f"override {item!r}: expected section.key=value")
@@ -331,7 +324,7 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
         # YAML scalars give "10" -> 10, "null" -> None, "[1, 2]" -> list, as in the config file.
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {dotted}: value {raw!r} is not valid YAML{_yaml_problem(exc, 'override')}") from None
+        raise ConfigError(f"override {dotted}: value {raw!r} is not valid YAML{yaml_problem(exc, 'override')}") from None
     return parts, value
 
 
@@ -358,7 +351,7 @@ def build_config(data: dict[str, Any] | None = None, overrides: list[str] | tupl
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(_format_error(exc)) from None
+        raise ConfigError(format_error(exc)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
@@ -377,7 +370,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path}{_yaml_problem(exc, 'file')}") from None
+            raise ConfigError(f"config file {path}{yaml_problem(exc, 'file')}") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -63,9 +63,17 @@ def check_vector_space(reference_dir: str | Path, info: dict, model: str, backen
         )
 
 
-def member_thresholds(embeddings: np.ndarray, doc_topics: np.ndarray, topic_embeddings: np.ndarray, topic_ids: list[int]) -> list[float]:
+def member_thresholds(
+    embeddings: np.ndarray, doc_topics: np.ndarray, topic_embeddings: np.ndarray, topic_ids: list[int],
+    reassigned: np.ndarray | None = None,
+) -> list[float]:
     """Per topic, the ``AUTO_PERCENTILE``-th percentile of its documents' cosine similarity to
     its topic embedding (the ``auto`` assignment threshold).
+
+    Documents marked in ``reassigned`` (outliers that outlier reduction moved into a topic) are
+    left out: they joined at a lower similarity than the clustered core, and counting them
+    would let documents of a topic the reference never had join one it has. A topic whose
+    documents are all reassigned falls back to all of them.
 
     Parameters
     ----------
@@ -73,12 +81,17 @@ def member_thresholds(embeddings: np.ndarray, doc_topics: np.ndarray, topic_embe
     doc_topics : int64, shape (n_docs,)
     topic_embeddings : float32, shape (n_topics, dim), rows aligned with ``topic_ids``
     topic_ids : list of int (no -1)
+    reassigned : bool, shape (n_docs,), or None (every member counts)
     """
     docs = unit_rows(embeddings)
     centres = unit_rows(topic_embeddings)
+    core = np.ones(len(doc_topics), dtype=bool) if reassigned is None else ~np.asarray(reassigned, dtype=bool)
     thresholds = []
     for row, topic in enumerate(topic_ids):
-        similarity = docs[doc_topics == topic] @ centres[row]
+        members = doc_topics == topic
+        if (members & core).any():
+            members &= core
+        similarity = docs[members] @ centres[row]
         thresholds.append(float(np.percentile(similarity, AUTO_PERCENTILE)) if len(similarity) else 1.0)
     return thresholds
 

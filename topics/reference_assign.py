@@ -18,7 +18,8 @@ the earliest copy's). So a corpus compared with its own reference, in any row or
 exactly the reference's topic volumes.
 
 Default threshold (``auto``): per topic, the 5th percentile of the cosine similarities of the
-topic's own reference documents to its topic embedding. A new document is assigned only if it
+topic's own reference documents to its topic embedding (outliers that outlier reduction moved
+into the topic left out). A new document is assigned only if it
 sits as close to the topic as 95% of the documents that formed it; documents further out are
 left for new topics. A single number instead applies one cosine threshold to every topic.
 """

@@ -97,14 +97,19 @@ def drift(
 MODEL_PREFIX = "model__"
 
 
-def save_reference_model(writer: EntryWriter, result, embeddings: np.ndarray, embedded: dict, model_path: str, config: RepresentConfig) -> None:
+def save_reference_model(
+    writer: EntryWriter, result, embeddings: np.ndarray, embedded: dict, model_path: str, config: RepresentConfig,
+    reassigned: np.ndarray | None = None,
+) -> None:
     """Save ``result``'s reference model (see :mod:`topics.reference`) into the represent
-    entry, each file prefixed ``MODEL_PREFIX``."""
+    entry, each file prefixed ``MODEL_PREFIX``. ``reassigned`` (bool, (n_docs,)) marks the
+    outliers that outlier reduction moved into a topic; they do not set its threshold."""
     import tempfile
 
     real = result.topics["topic"] >= 0
     topic_ids = result.topics.loc[real, "topic"].tolist()
-    thresholds = reference_mod.member_thresholds(embeddings, result.doc_topics, result.topic_embeddings[real.to_numpy()], topic_ids)
+    thresholds = reference_mod.member_thresholds(embeddings, result.doc_topics, result.topic_embeddings[real.to_numpy()], topic_ids,
+                                                 reassigned)
     info = {"embedding_model": embedded["model"], "embedding_backend": space_label(embedded),
             "represent": config.term_settings()}
     with tempfile.TemporaryDirectory(dir=writer.path.parent) as folder:

@@ -166,8 +166,10 @@ def refine(
     store: ArtifactStore, corpus_key: str, embed_key: str, cluster_key: str, config: RefineConfig,
     represent_config: RepresentConfig, refresh: bool = False,
 ) -> StageResult:
-    """Outlier and topic reduction (see :func:`topics.refine.refine`); entry file ``labels.npy``
-    int64 (n_docs,). Tokenisation settings join the key only when the refinement reads c-TF-IDF."""
+    """Outlier and topic reduction (see :func:`topics.refine.refine`); entry files ``labels.npy``
+    int64 (n_docs,) and ``reassigned.npy`` bool (n_docs,), true for an outlier that outlier
+    reduction moved into a topic. Tokenisation settings join the key only when the refinement
+    reads c-TF-IDF."""
     started = time.perf_counter()
     inputs = {"corpus": corpus_key, "embed": embed_key, "cluster": cluster_key}
     settings = {"refine": config.model_dump(mode="json")}
@@ -181,6 +183,7 @@ def refine(
         labels = np.asarray(store.get("cluster", cluster_key, verify=False).array("labels.npy"))
         result = refine_mod.refine(texts, embeddings, labels, config, represent_config)
         writer.array("labels.npy", result.labels)
+        writer.array("reassigned.npy", (labels == -1) & (result.labels != -1))
         return {
             "n_topics": len(set(result.labels.tolist()) - {-1}),
             "n_outliers": int((result.labels < 0).sum()),
@@ -216,14 +219,18 @@ def represent(
         documents = store.get("load", corpus_key, verify=False).table("documents.parquet")
         embedded = store.get("embed", embed_key, verify=False)
         embeddings = np.asarray(embedded.array("embeddings.npy"))
-        labels = np.asarray(store.get(labels_stage, labels_key, verify=False).array("labels.npy"))
+        labelled = store.get(labels_stage, labels_key, verify=False)
+        labels = np.asarray(labelled.array("labels.npy"))
+        # Outliers moved in by outlier reduction do not set the reference thresholds.
+        reassigned = np.asarray(labelled.array("reassigned.npy")) if labels_stage == "refine" else None
         model = None
         if needs_embedding_model(config):
             model = embed_mod.load_model(embed_config.model, embed_mod.resolve_device(embed_config.device), embed_config.max_seq_length)
         result = represent_topics(documents["text"].tolist(), documents["doc_id"].tolist(), embeddings, labels, config, model,
                                   guide_settings.get("seed_words"))
         result = guide_stage.mark_listed(store, guide_key, result, unmatched=False)
-        save_reference_model(writer, result, embeddings, embedded.meta, embed_mod.resolve_model(embed_config.model), config)
+        save_reference_model(writer, result, embeddings, embedded.meta, embed_mod.resolve_model(embed_config.model), config,
+                             reassigned)
         result = guide_stage.mark_listed(store, guide_key, result, unmatched=True)
         writer.table("topics.parquet", result.topics)
         writer.array("doc_topics.npy", result.doc_topics)
