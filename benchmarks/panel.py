@@ -36,12 +36,20 @@ PANEL = {
     "health-tweets": Slice("health_news_tweets.parquet", "label", targeted=False),
     "i18n-fr": Slice("debian_bookworm_descriptions_i18n.parquet", "label", ("lang", "fr"), targeted=False),
 }
+# One slice per other language of Debian's translated descriptions (labelled by section),
+# reported beside the panel: the bundled model is English-only, so these rows show what the
+# term path does with each script, not how well the vectors separate topics.
+LANGUAGES = {
+    f"i18n-{lang}": Slice("debian_bookworm_descriptions_i18n.parquet", "label", ("lang", lang), targeted=False)
+    for lang in ("de", "ko", "zh", "ja")
+}
+SLICES = {**PANEL, **LANGUAGES}
 
 
 def load_slice(name: str, docs: int = 2000) -> pd.DataFrame:
-    """The slice ``name`` of :data:`PANEL`: a DataFrame with ``text`` and ``label`` (str),
+    """The slice ``name`` of :data:`SLICES` (the panel and the language slices): a DataFrame with ``text`` and ``label`` (str),
     at most ``min(docs, slice.max_docs)`` rows, the same rows on every call."""
-    spec = PANEL[name]
+    spec = SLICES[name]
     table = pd.read_parquet(CORPORA / spec.file)
     if spec.row_filter:
         table = table[table[spec.row_filter[0]] == spec.row_filter[1]]

@@ -79,7 +79,10 @@ def test_mmr_diversity_changes_terms(arxiv_300_embedded, labels, embedding_model
     # MMR picks among c-TF-IDF's candidates: 0 by relevance only, 1 trades it for dissimilar terms.
     assert any(list(a) != list(b) for a, b in zip(diverse["terms"], relevant["terms"]))
     for row in diverse.itertuples():
-        assert len(row.terms) == 10 and len(set(row.terms)) == 10
+        assert len(set(row.terms)) == len(row.terms) <= 10
+        # A clustered topic has words to spare; the outliers here are 3 documents, where a
+        # picked term can fall to the near-duplicate and occurrence rules with none to replace it.
+        assert len(row.terms) == 10 or (row.topic == -1 and len(row.terms) >= 8), (row.topic, row.size, row.terms)
 
 
 @pytest.mark.parametrize("chain", [["keybert"], ["mmr"]])

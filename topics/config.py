@@ -188,7 +188,7 @@ class OutlierConfig(Section):
     matrix, which the pipeline does not keep.)
 
     The default is ``embeddings`` at a cosine similarity of 0.3: on six labelled slices of
-    1,000 documents (``benchmarks/levers.py``) it cut outliers from 28 % to 5 % and raised NMI
+    1,000 documents (``benchmarks/levers.py``) it cut outliers from 25 % to 5 % and raised NMI
     against the labels on every slice. A threshold left out (or null) is 0.3 for
     ``embeddings`` and 0.0 for the c-TF-IDF strategies, whose similarities are on another
     scale: at 0.3 they would reassign almost nothing.
