@@ -241,11 +241,18 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run_command(args)
-    if args.command == "runs":
-        return runs.runs_command(args)
-    if args.command == "search":
-        return search_command.search_command(args)
-    return cache_command(args)
+    try:
+        if args.command == "runs":
+            return runs.runs_command(args)
+        if args.command == "search":
+            return search_command.search_command(args)
+        return cache_command(args)
+    except BrokenPipeError:
+        # The reader of our output went away (`topics runs | head`): stop quietly, as other
+        # command-line tools do. stdout is pointed at devnull so the interpreter's final
+        # flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

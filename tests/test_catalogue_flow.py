@@ -33,7 +33,7 @@ CASES = [
     # (case, input builder, overrides, expected reason, run folder made, stages run)
     ("missing input", lambda d: d / "nope.parquet", (), "input file not found: ", True, []),
     ("unknown setting", lambda d: None, ("cluster.min_clustr_size=5",), "cluster.min_clustr_size: unknown key", False, None),
-    ("refiners contradict", lambda d: None, ("represent.keybert.top_n_words=5",),
+    ("refiners contradict", lambda d: None, ("represent.chain=[keybert,mmr]", "represent.keybert.top_n_words=5"),
      "represent.mmr.top_n_words (10) asks for more words than represent.keybert.top_n_words (5) hands on", False, None),
     ("only stop words", lambda d: _csv(d, [STOP_WORDS_ONLY[i % 4] for i in range(60)]), (),
      "every word of its 60 documents is a stop word", True, ["load"]),

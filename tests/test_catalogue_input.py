@@ -104,10 +104,10 @@ REFUSED = [
     Case("--out not empty", lambda d: [*_abstracts_csv(d), "--out", str(d)], "exists and is not an empty directory"),
     Case("output.root read-only", lambda d: _abstracts_csv(d, "--set", "output.root=/proc/topics-runs"), "output.root /proc/topics-runs: cannot write"),
     Case("cache.dir read-only", lambda d: _abstracts_csv(d, "--set", "cache.dir=/proc/topics-cache"), "cache.dir /proc/topics-cache: cannot write"),
-    Case("MMR asks more words than KeyBERT hands on", lambda d: _abstracts_csv(d, "--set", "represent.keybert.top_n_words=5"),
+    Case("MMR asks more words than KeyBERT hands on", lambda d: _abstracts_csv(d, "--set", "represent.chain=[keybert,mmr]", "--set", "represent.keybert.top_n_words=5"),
          "represent.mmr.top_n_words (10) asks for more words than represent.keybert.top_n_words (5) hands on"),
     Case("KeyBERT asks more words than its candidates", lambda d: _abstracts_csv(
-        d, "--set", "represent.keybert.top_n_words=20", "--set", "represent.keybert.nr_candidate_words=10"),
+        d, "--set", "represent.chain=[keybert]", "--set", "represent.keybert.top_n_words=20", "--set", "represent.keybert.nr_candidate_words=10"),
         "represent.keybert.top_n_words (20) asks for more words than represent.keybert.nr_candidate_words (10)"),
     Case("MMR alone asks more than c-TF-IDF hands on", lambda d: _abstracts_csv(
         d, "--set", "represent.chain=[mmr]", "--set", "represent.mmr.top_n_words=40"),

@@ -172,6 +172,21 @@ ROOT_CASES = [
 ]
 
 
+
+def test_runs_piped_into_a_reader_that_stops_early(tmp_path):
+    # `topics runs | head -1`: the reader closes the pipe early; the command stops quietly,
+    # with no BrokenPipeError traceback. Here the reader is gone before the first write.
+    for _ in range(5):
+        _completed_run(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    lister = subprocess.run([sys.executable, "-m", "flows.cli", "runs", "--root", str(tmp_path)], stdout=write_end,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    os.close(write_end)
+    assert "Traceback" not in lister.stderr and "BrokenPipe" not in lister.stderr, lister.stderr
+    assert lister.returncode == 0
+
+
 @pytest.mark.parametrize("case_id, build, code, out, err", ROOT_CASES, ids=[c[0] for c in ROOT_CASES])
 def test_runs_with_an_empty_or_missing_root(case_id, build, code, out, err, tmp_path, capsys):
     root = tmp_path / "outputs"
