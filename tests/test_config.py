@@ -28,6 +28,12 @@ def test_bad_value_is_named():
         build_config({}, ["embed.device=tpu"])
 
 
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_nan_and_infinity_are_named_as_such(value):
+    with pytest.raises(ConfigError, match=r"refine\.outliers\.threshold: Input should be a finite number"):
+        build_config({}, [f"refine.outliers.threshold={value}"])
+
+
 def test_overrides_parse_yaml_scalars_and_win_over_file(tmp_path):
     file = tmp_path / "c.yaml"
     file.write_text("cluster:\n  min_cluster_size: 20\nrepresent:\n  stop_words: null\n")

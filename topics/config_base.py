@@ -11,8 +11,9 @@ class ConfigError(ValueError):
 
 
 class Section(BaseModel):
-    # Unknown keys are an error, never silently ignored: a typo must not run a default.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown keys are an error, never silently ignored: a typo must not run a default. NaN
+    # and infinity are refused as such, not as "less than or equal to" some bound.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def format_error(error: ValidationError) -> str:
