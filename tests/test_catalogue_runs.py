@@ -172,7 +172,6 @@ ROOT_CASES = [
 ]
 
 
-
 def test_runs_piped_into_a_reader_that_stops_early(tmp_path):
     # `topics runs | head -1`: the reader closes the pipe early; the command stops quietly,
     # with no BrokenPipeError traceback. Here the reader is gone before the first write.
