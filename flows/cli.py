@@ -39,7 +39,7 @@ from topics.config import ConfigError, RunConfig, load_config
 from topics.corpus import Corpus, CorpusError, load_corpus, resolve_input
 from topics.preflight import Adjustment, PreflightError
 from topics.run import ERROR_LOG, check_out_dir, error_line
-from topics.embed import EmbeddingError, space_label, vector_space
+from topics.embed import EmbeddingError, check_model_available, space_label, vector_space
 from topics.reference import check_vector_space, load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.stages import ALL_STAGES
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="YAML settings file (default: built-in defaults, as configs/default.yaml)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                      help="override one setting; repeatable, e.g. --set cluster.min_cluster_size=20")
-    run.add_argument("--out", help="run directory to create (default: <output.root>/<run_id>)")
+    run.add_argument("--out", help="run directory to write; it must be absent or empty (default: <output.root>/<run_id>)")
     run.add_argument("--refresh", action="append", default=[], choices=ALL_STAGES, metavar="STAGE",
                      help=f"recompute STAGE and everything after it; repeatable ({', '.join(ALL_STAGES)})")
     run.add_argument("--reference", metavar="RUN_DIR",
@@ -131,6 +131,7 @@ def check_run(args: argparse.Namespace) -> tuple[RunConfig, list[Adjustment], Co
         local_model_path(llm)
     embed = settings.embed  # e.g. fp16 off CUDA is a settings error: say so before any work
     space = vector_space(embed.model, embed.backend, embed.device, embed.precision, embed.max_seq_length)
+    check_model_available(embed.model)  # a hub name offline fails here, not after a minute of retries
     if args.reference:
         check_reference(args.reference, space)
     return settings, preflight.planned_adjustments(settings, len(corpus)), corpus

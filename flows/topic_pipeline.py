@@ -181,6 +181,8 @@ def topic_pipeline(
             ArtifactStore(cache_dir), run_dir, corpus, labels_key, represented, rendered, manifest.data, labels_stage,
         )
         manifest.completed(**summary)
+        if summary["n_topics"] == 0:
+            logger.warning("no topic was found: %s", report.no_topic_reason(manifest.data))
         try:
             publish_prefect_artifacts(ArtifactStore(cache_dir), rendered, run_dir, manifest.data)
         except Exception as exc:  # noqa: BLE001 - the run's outputs are complete; artifacts are a convenience

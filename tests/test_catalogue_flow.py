@@ -82,20 +82,21 @@ def test_settings_applied_otherwise_are_in_the_manifest(flow_runner):
 
 
 def test_late_failure_prints_one_line_and_keeps_the_traceback(arxiv_300, pipeline_cache, tmp_path):
-    """A model that passes every check and fails to load at the embed stage (a hub name with
-    no hub): exit 1, one `topics: run failed:` line and no traceback on the console; the
-    traceback is in the run folder's error.log."""
+    """A model that passes every check and fails to load at the embed stage (a folder that
+    exists but holds no model): exit 1, one `topics: run failed:` line and no traceback on the
+    console; the traceback is in the run folder's error.log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    out = tmp_path / "run"
+    out, model = tmp_path / "run", tmp_path / "not-a-model"
+    model.mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "flows.cli", "run", "--input", str(arxiv_300), "--out", str(out),
-         *[f"--set={s}" for s in ARXIV_COLUMNS], f"--set=cache.dir={pipeline_cache}", "--set=embed.model=no-such-org/no-such-model"],
+         *[f"--set={s}" for s in ARXIV_COLUMNS], f"--set=cache.dir={pipeline_cache}", f"--set=embed.model={model}"],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 1, done.stderr[-3000:]
     failures = [line for line in done.stderr.splitlines() if line.startswith("topics: run failed:")]
-    assert len(failures) == 1 and "no-such-org/no-such-model" in failures[0] and str(out / ERROR_LOG) in failures[0]
+    assert len(failures) == 1 and str(model) in failures[0] and str(out / ERROR_LOG) in failures[0]
     assert "Traceback" not in done.stderr
     assert "Traceback" in (out / ERROR_LOG).read_text()
     assert read_manifest(out)["status"] == "failed"

@@ -146,6 +146,10 @@ REFUSED = [
     Case("two documents", lambda d: _csv(d, ["first document about rivers", "second document about lakes"]), "2 usable document(s); the pipeline needs at least 3"),
     Case("embedding model path missing", lambda d: _abstracts_csv(d, "--set", "embed.model=/nonexistent/model"),
          "embed.model '/nonexistent/model': no such file or folder"),
+    # Offline (here), the hub name is refused in seconds; with a hub, the hub says it has no
+    # such model. Both end with the cure.
+    Case("embedding model hub name that cannot be loaded", lambda d: _abstracts_csv(d, "--set", "embed.model=no-such-org/no-such-model"),
+         "give embed.model a local folder holding a sentence-transformers model"),
 ]
 
 

@@ -49,6 +49,16 @@ def test_missing_model_is_a_clear_error(tmp_path):
         embed.load_model(str(tmp_path / "no-such-model"), device="cpu")
 
 
+def test_hub_name_offline_is_refused_at_once(monkeypatch):
+    """A hub name that is not in the Hugging Face cache, offline: refused by the check, before
+    sentence-transformers' download retries; the bundled model and local folders pass."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(embed.EmbeddingError, match="'no-such-model' is not a local folder nor in the Hugging Face cache, and HF_HUB_OFFLINE"):
+        embed.check_model_available("no-such-model")
+    embed.check_model_available("default")
+    embed.check_model_available(embed.resolve_model("default"))
+
+
 def test_auto_device_on_this_machine():
     import torch
 

@@ -28,3 +28,14 @@ def test_message_page_and_number_formats():
 def test_markdown_summary():
     text = report.markdown_summary({"run_id": "r1", "input": "x.csv", "n_docs": 10}, _topics(), {"outlier_share": 0.2})
     assert text.startswith("# Topics run r1") and "| 0 | 8 |" in text
+
+
+def test_index_page_of_a_run_with_no_topic_says_why_and_shows_no_nan():
+    """Every document an outlier (a small or duplicated corpus): the page names the setting to
+    change, and metrics with nothing to score read n/a, not nan."""
+    run = {"run_id": "r2", "input": "same.csv", "n_docs": 40, "config": {"cluster": {"min_cluster_size": 10}}}
+    topics = pd.DataFrame({"topic": [-1], "size": [40], "name": ["-1_x"], "label": [None], "terms": [["x"]], "summary": [None]})
+    metrics = {"outlier_share": 1.0, "coherence_npmi": None, "topic_diversity": None, "silhouette": None}
+    page = report.index_page(run, topics, metrics, [])
+    assert "every document is an outlier" in page and "at least 10 documents" in page
+    assert "nan" not in page.lower().replace("nan-", "") and page.count(">n/a<") == 3

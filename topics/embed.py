@@ -89,6 +89,46 @@ def model_identity(model: str) -> str:
     return f"{name}@sha256:{digest.hexdigest()[:32]}"
 
 
+def check_model_available(model: str) -> None:
+    """Refuse at once an ``embed.model`` hub name that cannot be loaded here, instead of after
+    sentence-transformers' download retries (a minute or more of warnings offline).
+
+    ``"default"`` and local paths are checked by :func:`resolve_model`. A hub name passes when
+    the Hugging Face cache holds it (as given, or under ``sentence-transformers/``, the
+    organisation sentence-transformers tries for a bare name) or when the hub answers for it.
+
+    Raises
+    ------
+    EmbeddingError
+        If the name is not cached and ``HF_HUB_OFFLINE`` is set, the hub cannot be reached, or
+        the hub has no such model.
+    """
+    resolved = resolve_model(model)
+    if model == "default" or Path(resolved).expanduser().exists():
+        return
+    import huggingface_hub
+    from huggingface_hub.utils import HfHubHTTPError
+
+    names = [model] if "/" in model else [model, f"sentence-transformers/{model}"]
+    if any(isinstance(huggingface_hub.try_to_load_from_cache(name, "config.json"), str) for name in names):
+        return
+    cure = "give embed.model a local folder holding a sentence-transformers model, or 'default' (the bundled all-MiniLM-L6-v2)"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise EmbeddingError(f"embed.model {model!r} is not a local folder nor in the Hugging Face cache, and HF_HUB_OFFLINE is set; {cure}")
+    missing = None
+    for name in names:
+        try:
+            huggingface_hub.model_info(name, timeout=10)
+            return
+        except HfHubHTTPError as exc:  # the hub answered: no such (or no accessible) model
+            missing = missing or exc
+        except Exception as exc:  # noqa: BLE001 - DNS, refused connection, timeout: no hub here
+            raise EmbeddingError(f"embed.model {model!r} is not a local folder nor in the Hugging Face cache, and the "
+                                 f"hub cannot be reached to download it ({type(exc).__name__}: {exc}); {cure}") from None
+    first_line = str(missing).splitlines()[0] if missing else "no answer"
+    raise EmbeddingError(f"embed.model {model!r}: the Hugging Face hub has no model of that name ({first_line}); {cure}")
+
+
 def load_model(model: str = "default", device: str = "auto", max_seq_length: int | None = None):
     """Load a ``SentenceTransformer`` on the resolved device.
 

@@ -71,6 +71,8 @@ def table_html(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> st
             # Only real fractions take the format: counts stay integers.
             if column in formats and isinstance(value, float) and not pd.isna(value):
                 cells.append(f'<td class="num">{format(value, formats[column])}</td>')
+            elif value is None or (isinstance(value, float) and pd.isna(value)):
+                cells.append('<td class="note">n/a</td>')  # a metric with nothing to score, not a number
             else:
                 cells.append(f"<td>{esc(value)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -208,7 +210,7 @@ def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]
             ("input", run.get("input")),
             ("documents", run.get("n_docs")),
             ("dropped rows", f"{run.get('n_dropped', 0)} {json.dumps(run.get('dropped_by_reason') or {})}"),
-            ("topics", n_topics),
+            ("topics", n_topics if n_topics else f"0: {no_topic_reason(run)}"),
             ("outliers", f"{metrics.get('outlier_share', 0):.1%}"),
             *_llm_rows(run.get("llm"), n_topics),
             *_drift_rows(drift),
@@ -254,6 +256,15 @@ def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]
         + '<p class="note">Tables: documents.parquet, topics.parquet, topics.csv, metrics.json, dropped.parquet; run record: manifest.json.</p>'
     )
     return page(f"Topics run {run.get('run_id', '')}", body, home=False)
+
+
+def no_topic_reason(run: dict) -> str:
+    """Why a run can find no topic, and the setting to change, for a run's pages and log."""
+    size = (run.get("config") or {}).get("cluster", {}).get("min_cluster_size", "cluster.min_cluster_size")
+    return (f"every document is an outlier. HDBSCAN forms a topic from at least {size} documents "
+            "(cluster.min_cluster_size) that are near each other and apart from the rest; a small, "
+            "uniform or duplicated corpus may have no such group. Lower cluster.min_cluster_size, "
+            "or add documents.")
 
 
 def markdown_summary(run: dict, topics: pd.DataFrame, metrics: dict, top: int = 15) -> str:
