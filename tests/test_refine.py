@@ -88,3 +88,23 @@ def test_only_ctfidf_based_refinements_depend_on_tokenisation():
     assert not uses_vocabulary(RefineConfig(outliers=OutlierConfig(strategy="embeddings")))
     assert uses_vocabulary(RefineConfig(nr_topics="auto"))
     assert uses_vocabulary(RefineConfig(outliers=OutlierConfig(strategy="distributions")))
+
+
+def test_embedding_strategy_equals_bertopic_fitted_with_the_real_vectorizer(arxiv_300_embedded, labels):
+    """Reassigning by embedding reads no term, so refine fits BERTopic with placeholder terms:
+    the same labels as BERTopic's reduce_outliers on a model fitted with the real tokenizer."""
+    from topics.represent.ctfidf import fit_bertopic
+
+    texts, _, embeddings = arxiv_300_embedded
+    ours = refine(texts, embeddings, labels, RefineConfig()).labels
+    model = fit_bertopic(texts, embeddings, labels, RepresentConfig())
+    expected = model.reduce_outliers(texts, model.topics_, strategy="embeddings", threshold=0.3, embeddings=embeddings)
+    np.testing.assert_array_equal(ours, np.asarray(expected))
+
+
+def test_no_outliers_and_no_merging_is_left_as_clustered(arxiv_300_embedded, labels):
+    texts, _, embeddings = arxiv_300_embedded
+    full = np.where(labels == -1, 0, labels)
+    result = refine(texts, embeddings, full, RefineConfig())
+    np.testing.assert_array_equal(result.labels, full)
+    assert (result.n_merged, result.n_reassigned) == (0, 0)

@@ -78,15 +78,21 @@ def refine(
     """
     labels = np.asarray(labels, dtype=np.int64)
     n_before = len(set(labels.tolist()) - {-1})
-    if n_before == 0 or (config.nr_topics is None and config.outliers.strategy == "none"):
+    no_outliers = not (labels == -1).any()
+    if n_before == 0 or (config.nr_topics is None and (config.outliers.strategy == "none" or no_outliers)):
         return Refinement(labels.copy(), 0, 0)
 
     from topics.represent.ctfidf import fit_bertopic
 
     nr_topics = config.nr_topics
-    if isinstance(nr_topics, int) and (labels == -1).any():
+    if isinstance(nr_topics, int) and not no_outliers:
         nr_topics += 1  # BERTopic counts the outliers as a topic; ours counts real topics only
-    model = fit_bertopic(texts, embeddings, labels, represent_config or RepresentConfig(), nr_topics=nr_topics)
+    # Reassigning by embedding compares outliers with the topics' mean document embeddings,
+    # which BERTopic computes from the embeddings alone: its c-TF-IDF is not read, so two
+    # placeholder terms per document spare a pass of tokenisation over the whole corpus.
+    vectorizer = None if uses_vocabulary(config) else _placeholder_vectorizer()
+    model = fit_bertopic(texts, embeddings, labels, represent_config or RepresentConfig(), nr_topics=nr_topics,
+                         vectorizer_model=vectorizer)
     refined = np.asarray(model.topics_, dtype=np.int64)
     n_merged = n_before - len(set(refined.tolist()) - {-1})
     n_reassigned = 0
@@ -99,6 +105,19 @@ def refine(
         n_reassigned = int(((refined == -1) & (updated != -1)).sum())
         refined = updated
     return Refinement(refined, n_merged, n_reassigned)
+
+
+def _placeholder_terms(document: str) -> list[str]:
+    # Two, not one: BERTopic's c-TF-IDF squeezes a one-term vocabulary into a scalar and fails.
+    return ["_a", "_b"]
+
+
+def _placeholder_vectorizer():
+    """A CountVectorizer that reads no text: the same two terms in every document (a
+    module-level analyzer, so the fitted model still pickles)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(analyzer=_placeholder_terms)
 
 
 def nr_topics_adjustment(config: RefineConfig, n_found: int) -> dict | None:

@@ -48,7 +48,7 @@ ALL_STAGES = (
     "keywords", "render",
 )
 CODE_VERSIONS = {
-    "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 3, "assign": 3, "represent": 7, "label": 1,
+    "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 4, "assign": 3, "represent": 7, "label": 1,
     "evaluate": 3, "drift": 2, "render": 10, "guide": 1, "keywords": 1,
 }
 # The segmenters that cut terms out of text (see topics.represent.tokenize).
