@@ -160,3 +160,16 @@ def test_vectorizer_is_picklable_after_fitting():
 
 def test_normalize_text_is_what_terms_are_read_from():
     assert normalize_text("<b>Café</b>  数学\n游戏 ＡＢ") == " café   数学游戏 ab"
+
+
+def test_korean_words_in_a_long_text_are_read_in_their_own_stretch():
+    """c-TF-IDF joins a topic's documents: one Korean phrase in a long English text is
+    segmented with its surroundings only, with the offsets and words of the whole text."""
+    from topics.represent.tokenize import KOREAN_CONTEXT, _korean, _korean_spans
+
+    english = "free software for the desktop " * 400
+    text = english + "데비안 패키지 관리 도구입니다 " + english
+    spans = _korean_spans(text)
+    assert len(spans) == 1 and spans[0][1] - spans[0][0] < 2 * KOREAN_CONTEXT + 100
+    assert [word for _, word in _korean(text)] == ["데비안", "패키지", "관리", "도구"]
+    assert all(text.startswith(word, offset) for offset, word in _korean(text))

@@ -64,6 +64,10 @@ _CJK_RUN = regex.compile(rf"[{_CJK}]+")
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
 _HANGUL = regex.compile(r"\p{Hangul}")
 _HANGUL_WORD = regex.compile(r"\p{Hangul}+")
+# Characters of context Kiwi reads on each side of Korean text (a particle after a Latin
+# word is only tagged right with that word in view).
+KOREAN_CONTEXT = 200
+_SPACE = regex.compile(r"\s")
 _UNSPACED = r"\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}"
 _UNSPACED_RUN = regex.compile(rf"[{_UNSPACED}]+")
 # Characters segmented by their own script's tool, hidden from the space-separated pattern.
@@ -144,9 +148,31 @@ def _is_cjk_word(word: str) -> bool:
     return len(word) >= 2 and _CJK_RUN.fullmatch(word) is not None
 
 
+def _korean_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the stretches of ``text`` holding Hangul: Hangul words less than
+    2 x KOREAN_CONTEXT apart share a stretch, which reaches KOREAN_CONTEXT further on each
+    side, to a white space (a whole Korean document is one stretch)."""
+    spans: list[list[int]] = []
+    for word in _HANGUL_WORD.finditer(text):
+        if spans and word.start() - spans[-1][1] <= 2 * KOREAN_CONTEXT:
+            spans[-1][1] = word.end()
+        else:
+            spans.append([word.start(), word.end()])
+    result = []
+    for start, end in spans:
+        before = [m.end() for m in _SPACE.finditer(text, max(0, start - KOREAN_CONTEXT), start)]
+        after = _SPACE.search(text, min(len(text), end + KOREAN_CONTEXT))
+        result.append((before[0] if start > KOREAN_CONTEXT and before else 0, after.start() if after else len(text)))
+    return result
+
+
 def _korean(text: str) -> list[tuple[int, str]]:
+    # Kiwi reads only the stretches around Korean words: a long text (c-TF-IDF joins a
+    # topic's documents) with one Hangul word would otherwise be analysed whole, minutes for a
+    # large English topic.
     return [
-        (token.start, token.form) for token in _kiwi().tokenize(text)
+        (start + token.start, token.form)
+        for start, end in _korean_spans(text) for token in _kiwi().tokenize(text[start:end])
         if token.tag in KOREAN_TAGS and _HANGUL_WORD.fullmatch(token.form)
     ]
 
