@@ -83,7 +83,7 @@ def embed_once(corpus: Path, cache: Path, overrides: list[str]) -> None:
         keys[name] = plan.call(name, store, keys).key
 
 
-def child_ours(corpus: Path, cache: Path, chain: bool, overrides: list[str]) -> dict:
+def child_ours(corpus: Path, cache: Path, chain: bool, overrides: list[str], cold_from: str = "reduce") -> dict:
     # The libraries both sides use are imported before the clock starts, as plain's are.
     import bertopic  # noqa: F401
     import hdbscan  # noqa: F401
@@ -93,7 +93,8 @@ def child_ours(corpus: Path, cache: Path, chain: bool, overrides: list[str]) -> 
     from topics.stage_graph import RunPlan, run_plan
 
     plan, store, seconds = RunPlan(settings(chain, overrides), str(corpus)), ArtifactStore(cache), {}
-    cold = set(plan.stages()) - {"load", "embed"}
+    stages = plan.stages()
+    cold = set(stages[stages.index(cold_from):])  # earlier stages come from the store
     keys = run_plan(plan, store, refresh=cold, on_result=lambda r: seconds.__setitem__(r.name, r.seconds))
     render = store.get("render", keys["render"], verify=False).path
     seconds["represent"] = seconds.pop("refine", 0.0) + seconds["represent"] + seconds.pop("label", 0.0)
@@ -152,11 +153,11 @@ def child_plain(corpus: Path, cache: Path, overrides: list[str]) -> dict:
     return {"seconds": seconds, "output_bytes": html.stat().st_size, "n_topics": len(model.get_topic_info()) - 1}
 
 
-def measure(side: str, corpus: Path, cache: Path, overrides: list[str]) -> dict:
+def measure(side: str, corpus: Path, cache: Path, overrides: list[str], cold_from: str = "reduce") -> dict:
     """Run one side in a child process; its stage seconds, peak RSS (bytes) and output bytes,
     or its failure."""
     command = [sys.executable, __file__, "--child", side, "--corpus", str(corpus), "--cache", str(cache),
-               *[arg for item in overrides for arg in ("--set", item)]]
+               "--cold-from", cold_from, *[arg for item in overrides for arg in ("--set", item)]]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     wall = time.perf_counter() - started
@@ -190,13 +191,16 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="section.key=value for both sides")
     parser.add_argument("--child", choices=["ours", "ours-chain", "plain"], help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cold-from", default="reduce", metavar="STAGE",
+                        help="recompute ours from this stage on; earlier stages are read from the store "
+                             "(e.g. to time the stages after clustering again on 1M)")
     args = parser.parse_args()
 
     if args.child:
         if args.child == "plain":
             result = child_plain(args.corpus, args.cache, args.overrides)
         else:
-            result = child_ours(args.corpus, args.cache, args.child == "ours-chain", args.overrides)
+            result = child_ours(args.corpus, args.cache, args.child == "ours-chain", args.overrides, args.cold_from)
         result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
         print(json.dumps(result))
         return
@@ -215,7 +219,7 @@ def main() -> None:
         # (hours here), and the chain's KeyBERT cost is already measured at 63k.
         whole = n_docs is None
         plain = None if whole else measure("plain", corpus, args.cache, args.overrides)
-        ours = measure("ours", corpus, args.cache, args.overrides)
+        ours = measure("ours", corpus, args.cache, args.overrides, args.cold_from)
         print(row("ours, chain []", n, ours, plain), flush=True)
         if not whole:
             print(row("ours, default chain", n, measure("ours-chain", corpus, args.cache, args.overrides), plain), flush=True)

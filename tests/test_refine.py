@@ -108,3 +108,18 @@ def test_no_outliers_and_no_merging_is_left_as_clustered(arxiv_300_embedded, lab
     result = refine(texts, embeddings, full, RefineConfig())
     np.testing.assert_array_equal(result.labels, full)
     assert (result.n_merged, result.n_reassigned) == (0, 0)
+
+
+@pytest.mark.parametrize("strategy", ["embeddings", "c-tf-idf"])
+def test_outliers_reassigned_in_blocks_as_all_at_once(arxiv_300_embedded, labels, strategy, monkeypatch):
+    """Blocks bound BERTopic's dense outliers x topics matrix; each outlier is scored alone,
+    so blocks of 64 documents give the labels of one call over all 300."""
+    import topics.refine as refine_module
+
+    texts, _, embeddings = arxiv_300_embedded
+    config = RefineConfig(outliers=OutlierConfig(strategy=strategy))
+    whole = refine(texts, embeddings, labels, config)
+    monkeypatch.setattr(refine_module, "OUTLIER_BLOCK", 64)
+    blocked = refine(texts, embeddings, labels, config)
+    np.testing.assert_array_equal(blocked.labels, whole.labels)
+    assert blocked.n_reassigned == whole.n_reassigned > 0

@@ -24,6 +24,10 @@ import numpy as np
 from topics.config import RefineConfig, RepresentConfig
 
 
+# Documents per call of BERTopic's reduce_outliers (see refine).
+OUTLIER_BLOCK = 20_000
+
+
 @dataclass(frozen=True)
 class Refinement:
     """Result of :func:`refine`.
@@ -97,11 +101,17 @@ def refine(
     n_merged = n_before - len(set(refined.tolist()) - {-1})
     n_reassigned = 0
     if config.outliers.strategy != "none" and (refined == -1).any():
-        updated = model.reduce_outliers(
-            list(texts), refined.tolist(), strategy=config.outliers.strategy,
-            threshold=config.outliers.threshold, embeddings=np.asarray(embeddings),
-        )
-        updated = np.asarray(updated, dtype=np.int64)
+        # Each outlier is compared with every topic on its own, so documents go through in
+        # blocks: BERTopic builds a dense (outliers x topics) float64 similarity matrix, 10 GB
+        # for 770,000 outliers and 1,665 topics at once.
+        updated = np.concatenate([
+            np.asarray(model.reduce_outliers(
+                list(texts[start:start + OUTLIER_BLOCK]), refined[start:start + OUTLIER_BLOCK].tolist(),
+                strategy=config.outliers.strategy, threshold=config.outliers.threshold,
+                embeddings=np.asarray(embeddings[start:start + OUTLIER_BLOCK]),
+            ), dtype=np.int64)
+            for start in range(0, len(refined), OUTLIER_BLOCK)
+        ])
         n_reassigned = int(((refined == -1) & (updated != -1)).sum())
         refined = updated
     return Refinement(refined, n_merged, n_reassigned)
