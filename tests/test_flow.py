@@ -40,6 +40,8 @@ def test_end_to_end_outputs(first_run, arxiv_300):
     flat = pd.read_csv(first_run / "topics.csv")
     assert list(flat.columns[:5]) == ["topic", "size", "name", "label", "terms"]
     assert all(len(t.split()) <= 10 for t in flat["terms"])
+    assert list(flat.columns[5:6]) == ["ctfidf_terms"]
+    assert flat["ctfidf_terms"].tolist() == [" ".join(t[:10]) for t in topics["ctfidf_terms"]]
 
     html = (first_run / "topic_map.html").read_text()
     assert "Plotly.newPlot" in html and 'src="plotly.min.js"' in html

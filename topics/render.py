@@ -67,8 +67,9 @@ def documents_table(
 
 
 def flat_topics_table(topics: pd.DataFrame) -> pd.DataFrame:
-    """The topic table with list columns flattened to strings, for CSV (with ``zeroshot``
-    when the run listed topics)."""
+    """The topic table with list columns flattened to strings, for CSV: the chain's terms
+    and the plain c-TF-IDF terms (top 10 each, space-separated), representative ids joined
+    by ``;``, and ``zeroshot`` when the run listed topics."""
     flat = pd.DataFrame(
         {
             "topic": topics["topic"].to_numpy(),
@@ -76,6 +77,8 @@ def flat_topics_table(topics: pd.DataFrame) -> pd.DataFrame:
             "name": topics["name"].to_numpy(),
             "label": topics["label"].to_numpy(),
             "terms": [" ".join(terms[:FLAT_TERMS]) for terms in topics["terms"]],
+            # A reference run made before the column existed has none.
+            "ctfidf_terms": [" ".join(terms[:FLAT_TERMS]) for terms in topics.get("ctfidf_terms", [[]] * len(topics))],
             "representative_doc_ids": [";".join(ids) for ids in topics["representative_doc_ids"]],
             "summary": topics["summary"].to_numpy(),
         }
