@@ -209,7 +209,7 @@ def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]
             ("run", run.get("run_id")),
             ("input", run.get("input")),
             ("documents", run.get("n_docs")),
-            ("dropped rows", f"{run.get('n_dropped', 0)} {json.dumps(run.get('dropped_by_reason') or {})}"),
+            ("dropped rows", f"{run.get('n_dropped', 0)} {json.dumps(run['dropped_by_reason'])}" if run.get("dropped_by_reason") else run.get("n_dropped", 0)),
             ("topics", n_topics if n_topics else f"0: {no_topic_reason(run)}"),
             ("outliers", f"{metrics.get('outlier_share', 0):.1%}"),
             *_llm_rows(run.get("llm"), n_topics),
