@@ -180,13 +180,17 @@ def representative_doc_ids(
     computed.
     """
     doc_vectors = ctfidf_model.transform(vectorizer.transform(texts) if doc_terms is None else doc_terms)
+    # Documents grouped by topic once (a stable sort keeps corpus order within a topic), not
+    # one pass over the corpus per topic: minutes at a million documents and 1,665 topics.
+    by_topic = np.argsort(doc_topics, kind="stable")
+    grouped = doc_topics[by_topic]
     result = []
     for row, topic in enumerate(topic_ids):
-        members = np.flatnonzero(doc_topics == topic)
+        members = by_topic[np.searchsorted(grouped, topic, "left"):np.searchsorted(grouped, topic, "right")]
         similarity = cosine_similarity(doc_vectors[members], ctfidf[row]).ravel()
         # Stable sort: equal scores keep corpus order, so the choice is repeatable.
-        order = np.argsort(-similarity, kind="stable")[:n_docs]
-        result.append([doc_ids[i] for i in members[order]])
+        best = np.argsort(-similarity, kind="stable")[:n_docs]
+        result.append([doc_ids[i] for i in members[best]])
     return result
 
 
