@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.panel import PANEL, load_slice  # noqa: E402
+from benchmarks.levers import print_means, scores  # noqa: E402
 from benchmarks.quality import NOISE, embed_slice  # noqa: E402
 
 FIRST_SEED = 42
@@ -97,8 +98,6 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / "outputs" / ".bench-cache")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="section.key=value")
     args = parser.parse_args()
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
     from topics.config import load_config
 
     config = load_config(None, [*args.overrides, "represent.chain=[]"])
@@ -117,20 +116,14 @@ def main() -> None:
             runs = [method_labels(method, texts, v, [reductions(which, s) for s in chosen], config)
                     for which, v, chosen in (("clean", vectors, base_seeds), ("clean", vectors, other_seeds),
                                              ("noisy", noisy, base_seeds))]
-            base = runs[0]
-            rows.append({"slice": name, "method": method, "fits": len(base_seeds),
-                         "topics": len(set(base.tolist()) - {-1}), "outliers": float((base < 0).mean()),
-                         "nmi": normalized_mutual_info_score(truth, base),
-                         "stability": float(np.mean([adjusted_rand_score(base, other) for other in runs[1:]]))})
+            rows.append({"slice": name, "method": method, "fits": len(base_seeds), **scores(truth, runs)})
             print(f"{name} / {method}: {rows[-1]}", file=sys.stderr, flush=True)
 
     frame = pd.DataFrame(rows)
     print("| slice | method | UMAP fits | topics | outliers | NMI | stability |\n|---|---|---:|---:|---:|---:|---:|")
     for r in frame.itertuples():
         print(f"| {r.slice} | {r.method} | {r.fits} | {r.topics} | {r.outliers:.1%} | {r.nmi:.3f} | {r.stability:.3f} |")
-    print("\nMean over the slices:\n| method | topics | outliers | NMI | stability |\n|---|---:|---:|---:|---:|")
-    for method, part in frame.groupby("method", sort=False):
-        print(f"| {method} | {part.topics.mean():.1f} | {part.outliers.mean():.1%} | {part.nmi.mean():.3f} | {part.stability.mean():.3f} |")
+    print_means(frame, "method")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,24 @@ def reductions(runs: list[tuple[np.ndarray, int]], overrides: list[str], memo: d
     return memo[settings]
 
 
+def scores(truth: np.ndarray, runs: list[np.ndarray]) -> dict:
+    """Topics, outlier share and NMI against ``truth`` of ``runs[0]``, and its stability: the
+    mean ARI to the other runs (labels int, -1 for outliers)."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    base = runs[0]
+    return {"topics": len(set(base.tolist()) - {-1}), "outliers": float((base < 0).mean()),
+            "nmi": normalized_mutual_info_score(truth, base),
+            "stability": float(np.mean([adjusted_rand_score(base, other) for other in runs[1:]]))}
+
+
+def print_means(frame: pd.DataFrame, key: str) -> None:
+    """The Markdown table of :func:`scores` averaged over the slices, one row per ``key`` value."""
+    print(f"\nMean over the slices:\n| {key} | topics | outliers | NMI | stability |\n|---|---:|---:|---:|---:|")
+    for value, part in frame.groupby(key, sort=False):
+        print(f"| {value} | {part.topics.mean():.1f} | {part.outliers.mean():.1%} | {part.nmi.mean():.3f} | {part.stability.mean():.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slices", nargs="+", default=[n for n, s in PANEL.items() if s.targeted], choices=list(PANEL))
@@ -82,7 +100,6 @@ def main() -> None:
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     parser.add_argument("--cache", type=Path, default=REPO / "outputs" / ".bench-cache")
     args = parser.parse_args()
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     rows = []
     for name in args.slices:
@@ -94,12 +111,8 @@ def main() -> None:
             reduced = reductions(inputs, CANDIDATES[candidate], memo)
             started = time.perf_counter()
             runs = [labels_for(texts, v, r, CANDIDATES[candidate]) for (v, _), r in zip(inputs, reduced)]
-            base = runs[0]
             rows.append({
-                "slice": name, "candidate": candidate, "docs": len(texts),
-                "topics": len(set(base.tolist()) - {-1}), "outliers": float((base < 0).mean()),
-                "nmi": normalized_mutual_info_score(truth, base),
-                "stability": float(np.mean([adjusted_rand_score(base, other) for other in runs[1:]])),
+                "slice": name, "candidate": candidate, "docs": len(texts), **scores(truth, runs),
                 "seconds": (time.perf_counter() - started) / 3,  # clustering and refinement, not UMAP
             })
             print(f"{name} / {candidate}: {rows[-1]}", file=sys.stderr, flush=True)
@@ -109,9 +122,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in frame.itertuples():
         print(f"| {r.slice} | {r.candidate} | {r.docs} | {r.topics} | {r.outliers:.1%} | {r.nmi:.3f} | {r.stability:.3f} | {r.seconds:.1f} |")
-    print("\nMean over the slices:\n| candidate | topics | outliers | NMI | stability |\n|---|---:|---:|---:|---:|")
-    for candidate, part in frame.groupby("candidate", sort=False):
-        print(f"| {candidate} | {part.topics.mean():.1f} | {part.outliers.mean():.1%} | {part.nmi.mean():.3f} | {part.stability.mean():.3f} |")
+    print_means(frame, "candidate")
 
 
 if __name__ == "__main__":
