@@ -202,6 +202,8 @@ def main() -> None:
         else:
             result = child_ours(args.corpus, args.cache, args.child == "ours-chain", args.overrides, args.cold_from)
         result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+        # The largest of the processes that placed UMAP transform chunks (none below fit_sample).
+        result["worker_peak_rss"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         print(json.dumps(result))
         return
 
@@ -226,6 +228,9 @@ def main() -> None:
             print(row("plain BERTopic", n, plain, None), flush=True)
         else:
             print(f"{'':>9} load and embed (static backend, cached when seen before): {embed_seconds:.0f} s", flush=True)
+            if ours.get("worker_peak_rss"):
+                print(f"{'':>9} largest transform worker process: {ours['worker_peak_rss'] / 2**20:.0f} MiB "
+                      "(beside the run's own process, one per core)", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ transformed (reduce/project.fit_sample) and fast_hdbscan, on the 300-abstract sl
 import numpy as np
 import pandas as pd
 
+from topics import reduce
+from topics.artifacts import ArtifactStore
 from topics.reduce import fit_sample_rows
 from topics.run import read_manifest
 
@@ -12,13 +14,20 @@ def _stages(run_dir):
     return {s["name"]: s for s in read_manifest(run_dir)["stages"]}
 
 
-def test_run_above_fit_sample(flow_runner, arxiv_run):
+def test_run_above_fit_sample(flow_runner, arxiv_run, pipeline_cache, monkeypatch):
     """With fit_sample at half the corpus, sampled and transformed documents alike get topics
-    and map positions, the embeddings are reused, and a re-run is identical."""
+    and map positions, the embeddings are reused, and a re-run is identical, whether the
+    transform chunks ran in two worker processes or in the run's own."""
+    # 150 placed documents in chunks of 50: three chunks, enough for a pool of two.
+    monkeypatch.setattr(reduce, "TRANSFORM_CHUNK", 50)
     settings = ["reduce.fit_sample=150", "project.fit_sample=150", "cluster.method=fast_hdbscan"]
-    first = flow_runner(*settings)
+    first = flow_runner(*settings, "execution.processes=2")
     stages = _stages(first)
     assert stages["embed"]["hit"] and not stages["reduce"]["hit"] and not stages["project"]["hit"]
+    store = ArtifactStore(pipeline_cache)
+    for name in ("reduce", "project"):
+        meta = store.get(name, stages[name]["key"]).meta
+        assert meta["place_processes"] == 2 and meta["place_worker_rss_mib"] > 0
     documents = pd.read_parquet(first / "documents.parquet")
     assert len(documents) == 300
     sampled = np.zeros(300, dtype=bool)
@@ -30,8 +39,9 @@ def test_run_above_fit_sample(flow_runner, arxiv_run):
     # Transformed documents share topics with sampled ones (they are placed, not set apart).
     shared = set(documents.loc[sampled, "topic"]) & set(documents.loc[~sampled, "topic"]) - {-1}
     assert len(shared) >= 2
-    again = flow_runner(*settings, refresh=["reduce", "project"])
+    again = flow_runner(*settings, "execution.processes=1", refresh=["reduce", "project"])
     assert not _stages(again)["reduce"]["hit"]
+    assert "place_processes" not in store.get("reduce", stages["reduce"]["key"]).meta
     assert _stages(again)["reduce"]["key"] == stages["reduce"]["key"]
     for name in ("documents.parquet", "topics.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(first / name), pd.read_parquet(again / name))

@@ -6,14 +6,18 @@ as an entry of its own, so running a job twice, or on two machines at once, leav
 equivalent entry, and a job lost with its worker is simply run again. The stage itself then
 finds every chunk committed and only assembles.
 
-:func:`topics.stage_graph.chunk_phases` lists a stage's jobs; a local run never calls them
-through here (its stages run the same functions in their own loop).
+:func:`topics.stage_graph.chunk_phases` lists a stage's jobs for a task runner. A local run
+calls the same functions from inside its stages, and spreads a phase over this machine's cores
+with :func:`run_in_processes` where the work is single-threaded (seeded UMAP's ``transform``).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import resource
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -62,3 +66,46 @@ def _pause_for_tests() -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, as a container's CPU set
+    limits it; ``os.cpu_count()`` where the platform has no affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _run_in_worker(job: ChunkJob, cache_dir: str) -> dict:
+    result = job.run(cache_dir)
+    # ru_maxrss is KiB on Linux: the worker's own peak, which its parent's rusage never shows.
+    return {**result, "worker_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def run_in_processes(jobs: list[ChunkJob], cache_dir: str, processes: int) -> list[dict]:
+    """Run independent ``jobs`` against the store at ``cache_dir`` in up to ``processes``
+    fresh worker processes (``spawn``: no forked numba or BLAS thread state), in parallel;
+    returns their results in ``jobs``' order, each with ``seconds`` and ``worker_rss_mib``
+    (the worker's peak resident memory, MiB).
+
+    With one job or ``processes <= 1`` they run here, one after another (results without
+    ``worker_rss_mib``): a pool's start (imports, model loads) would cost more than it saves.
+
+    Raises
+    ------
+    Whatever a job raises (the first failure, after the jobs already running have finished;
+    the jobs that completed have committed their entries, so a re-run skips them).
+    """
+    processes = min(processes, len(jobs))
+    if processes <= 1:
+        return [job.run(cache_dir) for job in jobs]
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = [pool.submit(_run_in_worker, job, cache_dir) for job in jobs]
+        return [future.result() for future in futures]
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # the queued jobs never start
+        raise
+    finally:
+        pool.shutdown(wait=True)

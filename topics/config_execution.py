@@ -21,7 +21,9 @@ _ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|inproc|ws|wss)://)?[^\s:/]+(?::\d{1,5
 class ExecutionConfig(Section):
     """Where chunked work runs (see "Beyond one machine: Dask" in the README).
 
-    ``task_runner`` ``local`` runs every stage in the flow's process. ``dask`` runs the chunk
+    ``task_runner`` ``local`` runs every stage in the flow's process, except that above
+    ``fit_sample`` UMAP's ``transform`` chunks run in ``processes`` worker processes on this
+    machine (null: one per available core; 1: in the flow's process). ``dask`` runs the chunk
     jobs (embedding chunks, and UMAP's fit and ``transform`` chunks above ``fit_sample``) as
     Prefect tasks through prefect-dask's ``DaskTaskRunner``: on the scheduler at
     ``dask_address``, or on a ``LocalCluster`` of ``n_workers`` processes with
@@ -33,6 +35,14 @@ class ExecutionConfig(Section):
     dask_address: str | None = None
     n_workers: int = Field(2, ge=1)
     threads_per_worker: int = Field(1, ge=1)
+    processes: int | None = Field(None, ge=1)
+
+    def local_processes(self) -> int:
+        """How many processes a local run places UMAP ``transform`` chunks in: ``processes``,
+        or one per core this process may use (:func:`topics.chunk_work.available_cores`)."""
+        from topics.chunk_work import available_cores
+
+        return self.processes or available_cores()
 
     @field_validator("dask_address")
     @classmethod

@@ -53,11 +53,13 @@ def key_settings(config: ReduceConfig | ProjectConfig, n_docs: int) -> dict:
     return settings
 
 
-def transform_chunks(n_docs: int, rows: np.ndarray) -> list[np.ndarray]:
-    """The rows not in ``rows`` (the fitted sample), in chunks of :data:`TRANSFORM_CHUNK`, in
-    corpus order: the units that ``UMAP.transform`` places (and a task runner may spread)."""
+def transform_chunks(n_docs: int, rows: np.ndarray, size: int | None = None) -> list[np.ndarray]:
+    """The rows not in ``rows`` (the fitted sample), in chunks of ``size`` (default
+    :data:`TRANSFORM_CHUNK`), in corpus order: the units that ``UMAP.transform`` places (and a
+    task runner or a process pool may spread)."""
+    size = size or TRANSFORM_CHUNK
     rest = np.setdiff1d(np.arange(n_docs, dtype=np.int64), rows, assume_unique=True)
-    return [rest[start:start + TRANSFORM_CHUNK] for start in range(0, len(rest), TRANSFORM_CHUNK)]
+    return [rest[start:start + size] for start in range(0, len(rest), size)]
 
 
 def _umap(embeddings: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, metric: str, random_state: int | None,

@@ -9,8 +9,10 @@ job committing its result to the artifact store as an entry of its own:
 2. :func:`place_chunk` places one chunk of :func:`topics.reduce.transform_chunks` with
    ``UMAP.transform`` and commits ``umap-place/<stage key>-<chunk>``: ``coordinates.npy``.
 
-A local run runs the phases one after another inside the stage (:func:`reduce_in_chunks`); a
-Dask run runs them on the workers first (:func:`phases`), and the stage then only assembles.
+A local run runs the phases inside the stage (:func:`reduce_in_chunks`): the fit here, the
+chunks in a pool of processes (seeded UMAP is single-threaded, so each core places its own
+chunks; measured in the README's "Large corpora"). A Dask run runs them on the workers first
+(:func:`phases`), and the stage then only assembles.
 The pickled model transforms bit for bit as the fitted one, so both give the same
 coordinates as :func:`topics.reduce.reduce` in memory.
 """
@@ -25,7 +27,7 @@ import numpy as np
 
 from topics import reduce as reduce_mod
 from topics.artifacts import ArtifactStore, EntryWriter, stable_key
-from topics.chunk_work import ChunkJob
+from topics.chunk_work import ChunkJob, run_in_processes
 from topics.config import ProjectConfig, ReduceConfig
 
 FIT_STAGE = "umap-fit"
@@ -58,9 +60,11 @@ def phases(stage: str, store: ArtifactStore, embed_key: str, config: UmapConfig,
     fit = [] if store.has(FIT_STAGE, key) else [
         ChunkJob(f"{stage} fit on {len(rows)} documents", fit_sample, (stage, embed_key, config, key)),
     ]
-    chunks = reduce_mod.transform_chunks(n_docs, rows)
+    # The chunk size travels with the job: a worker process sees only the module's default.
+    size = reduce_mod.TRANSFORM_CHUNK
+    chunks = reduce_mod.transform_chunks(n_docs, rows, size)
     place = [
-        ChunkJob(f"{stage} place chunk {i} of {len(chunks)}", place_chunk, (stage, embed_key, config, key, i))
+        ChunkJob(f"{stage} place chunk {i} of {len(chunks)}", place_chunk, (stage, embed_key, config, key, i, size))
         for i in range(1, len(chunks) + 1) if not store.has(PLACE_STAGE, place_key(key, i))
     ]
     return [phase for phase in (fit, place) if phase]
@@ -95,8 +99,10 @@ def _fitted_model(cache_dir: str, key: str):
     return pickle.loads(ArtifactStore(cache_dir).get(FIT_STAGE, key).file("model.pkl").read_bytes())
 
 
-def place_chunk(store: ArtifactStore, stage: str, embed_key: str, config: UmapConfig, key: str, index: int) -> dict:
-    """Phase 2: place chunk ``index`` (1-based) with the fitted model and commit
+def place_chunk(store: ArtifactStore, stage: str, embed_key: str, config: UmapConfig, key: str, index: int,
+                size: int | None = None) -> dict:
+    """Phase 2: place chunk ``index`` (1-based) of the chunks of ``size`` documents (default
+    :data:`topics.reduce.TRANSFORM_CHUNK`) with the fitted model and commit
     ``umap-place/<key>-<index>``; returns ``{"placed": n}`` (0 when already committed).
 
     Raises
@@ -109,7 +115,7 @@ def place_chunk(store: ArtifactStore, stage: str, embed_key: str, config: UmapCo
         return {"placed": 0}
     embeddings = _embeddings(store, embed_key)
     rows = store.get(FIT_STAGE, key, verify=False).array("rows.npy", mmap=False)
-    chunk = reduce_mod.transform_chunks(len(embeddings), rows)[index - 1]
+    chunk = reduce_mod.transform_chunks(len(embeddings), rows, size)[index - 1]
     coordinates = reduce_mod.place(_fitted_model(str(store.root), key), np.asarray(embeddings[chunk], dtype=np.float32))
     store.put(PLACE_STAGE, entry_key, lambda writer: writer.array("coordinates.npy", coordinates))
     return {"placed": int(len(chunk))}
@@ -128,15 +134,24 @@ def discard(store: ArtifactStore, embed_key: str, config: UmapConfig, key: str) 
 
 
 def reduce_in_chunks(stage: str, store: ArtifactStore, embed_key: str, config: UmapConfig, key: str, out_path: Path,
-                     refresh: bool = False) -> None:
-    """Reduce above ``fit_sample``: run the phases not yet committed here, then assemble the
-    float32 (n_docs, n_components) coordinates, in corpus order, into the ``.npy`` file
-    ``out_path`` (memory-mapped, so no second full copy is held)."""
+                     refresh: bool = False, processes: int = 1) -> dict:
+    """Reduce above ``fit_sample``: run the phases not yet committed here (the chunks in up to
+    ``processes`` worker processes, see :func:`topics.chunk_work.run_in_processes`), then
+    assemble the float32 (n_docs, n_components) coordinates, in corpus order, into the
+    ``.npy`` file ``out_path`` (memory-mapped, so no second full copy is held).
+
+    Returns ``{"place_processes": n, "place_worker_rss_mib": peak}`` when chunks ran in worker
+    processes here (the largest worker's peak resident memory), else ``{}``. The coordinates
+    are the same whatever ``processes`` is: each chunk is placed alone, by the same model.
+    """
     if refresh:
         discard(store, embed_key, config, key)
+    report: dict = {}
     for phase in phases(stage, store, embed_key, config, key):
-        for job in phase:
-            job.function(store, *job.args)
+        results = run_in_processes(phase, str(store.root), processes)
+        peaks = [result["worker_rss_mib"] for result in results if "worker_rss_mib" in result]
+        if peaks:
+            report = {"place_processes": min(processes, len(phase)), "place_worker_rss_mib": max(peaks)}
     fit = store.get(FIT_STAGE, key)
     rows, fitted = fit.array("rows.npy", mmap=False), fit.array("fitted.npy")
     n_docs = len(_embeddings(store, embed_key))
@@ -146,3 +161,4 @@ def reduce_in_chunks(stage: str, store: ArtifactStore, embed_key: str, config: U
         out[chunk] = store.get(PLACE_STAGE, place_key(key, index)).array("coordinates.npy")
     out.flush()
     del out
+    return report

@@ -86,8 +86,8 @@ class RunPlan:
             "load": lambda: stages.load(store, self.input_path, s.corpus, refresh),
             "embed": lambda: stages.embed(store, keys["load"], s.embed, refresh),
             "guide": lambda: stages.guide(store, keys["embed"], s.guide, s.embed, refresh),
-            "reduce": lambda: stages.reduce(store, keys["embed"], s.reduce, refresh, guide_key),
-            "project": lambda: stages.project(store, keys["embed"], s.project, refresh),
+            "reduce": lambda: stages.reduce(store, keys["embed"], s.reduce, refresh, guide_key, s.execution.local_processes()),
+            "project": lambda: stages.project(store, keys["embed"], s.project, refresh, s.execution.local_processes()),
             "assign": lambda: stages.assign(
                 store, keys["load"], keys["embed"], keys["reduce"], self.reference_dir, s.reference, s.cluster, refresh,
             ),

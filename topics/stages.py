@@ -114,7 +114,8 @@ def reduction_key(stage: str, store: ArtifactStore, embed_key: str, config: Redu
     return stage_key(stage, {"embed": embed_key}, reduce_mod.key_settings(config, n_docs))
 
 
-def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute, file: str, refresh: bool) -> StageResult:
+def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute, file: str, refresh: bool,
+               processes: int = 1) -> StageResult:
     started = time.perf_counter()
     key = reduction_key(stage, store, embed_key, config)
     n_docs = len(store.get("embed", embed_key, verify=False).array("embeddings.npy"))
@@ -122,8 +123,8 @@ def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute
 
     def fill(writer: EntryWriter) -> dict:
         if sampled:  # fit on the sample, place the rest chunk by chunk (jobs a Dask run may have done)
-            reduce_chunks.reduce_in_chunks(stage, store, embed_key, config, key, writer.path / file, refresh)
-            return {"fit_sample": config.fit_sample}
+            placed = reduce_chunks.reduce_in_chunks(stage, store, embed_key, config, key, writer.path / file, refresh, processes)
+            return {"fit_sample": config.fit_sample, **placed}
         embeddings = store.get("embed", embed_key, verify=False).array("embeddings.npy")
         writer.array(file, compute(np.asarray(embeddings), config))
         return {}
@@ -131,17 +132,20 @@ def _reduction(stage: str, store: ArtifactStore, embed_key: str, config, compute
     return _cached(store, stage, key, fill, refresh, started)
 
 
-def reduce(store: ArtifactStore, embed_key: str, config: ReduceConfig, refresh: bool = False, guide_key: str | None = None) -> StageResult:
+def reduce(store: ArtifactStore, embed_key: str, config: ReduceConfig, refresh: bool = False, guide_key: str | None = None,
+           processes: int = 1) -> StageResult:
     """UMAP into the clustering space; entry file ``reduced.npy`` float32 (n_docs, n_components).
-    With seed topics in ``guide_key``'s entry, of the nudged embeddings (see :mod:`topics.guide_stage`)."""
+    With seed topics in ``guide_key``'s entry, of the nudged embeddings (see :mod:`topics.guide_stage`).
+    Above ``fit_sample``, the ``transform`` chunks run in up to ``processes`` worker processes."""
     if guide_stage.guide_meta(store, guide_key)["seeded"]:
         return guide_stage.reduce_seeded(store, embed_key, guide_key, config, refresh)
-    return _reduction("reduce", store, embed_key, config, reduce_mod.reduce, "reduced.npy", refresh)
+    return _reduction("reduce", store, embed_key, config, reduce_mod.reduce, "reduced.npy", refresh, processes)
 
 
-def project(store: ArtifactStore, embed_key: str, config: ProjectConfig, refresh: bool = False) -> StageResult:
-    """UMAP into the 2-D map; entry file ``coordinates.npy`` float32 (n_docs, 2)."""
-    return _reduction("project", store, embed_key, config, reduce_mod.project, "coordinates.npy", refresh)
+def project(store: ArtifactStore, embed_key: str, config: ProjectConfig, refresh: bool = False, processes: int = 1) -> StageResult:
+    """UMAP into the 2-D map; entry file ``coordinates.npy`` float32 (n_docs, 2). Above
+    ``fit_sample``, the ``transform`` chunks run in up to ``processes`` worker processes."""
+    return _reduction("project", store, embed_key, config, reduce_mod.project, "coordinates.npy", refresh, processes)
 
 
 def cluster(store: ArtifactStore, reduce_key: str, config: ClusterConfig, refresh: bool = False, guide_key: str | None = None) -> StageResult:
