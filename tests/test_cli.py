@@ -28,7 +28,7 @@ def test_bad_config_file_key(capsys, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("embed:\n  modle: default\n")
     err = _error(capsys, ["run", "--config", str(config)])
-    assert "c.yaml" in err and "embed.modle: unknown key" in err
+    assert "c.yaml" in err and "embed.modle (line 2): unknown key" in err
 
 
 def test_api_key_in_a_config_file_is_refused(capsys, tmp_path):

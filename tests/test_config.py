@@ -16,6 +16,18 @@ def test_unknown_key_is_named():
         build_config({"cluster": {"min_cluster_sise": 5}})
 
 
+def test_file_problems_name_their_line(tmp_path):
+    """A key the file set is named with its line; one an override replaced is not (the
+    override, not the file line, holds the bad value)."""
+    file = tmp_path / "c.yaml"
+    file.write_text("reduce:\n  n_neighbours: 10\n  min_dist: 0.0\nproject:\n  min_dist: 7x\n")
+    with pytest.raises(ConfigError, match=r"reduce\.n_neighbours \(line 2\): unknown key; project\.min_dist \(line 5\): "):
+        load_config(file)
+    with pytest.raises(ConfigError, match=r"project\.min_dist: Input should be a valid number") as caught:
+        load_config(file, ["project.min_dist=7y"])
+    assert "reduce.n_neighbours (line 2)" in str(caught.value)
+
+
 def test_unknown_section_is_named():
     with pytest.raises(ConfigError, match=r"clustr: unknown key"):
         build_config({"clustr": {}})

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from topics.config_base import ConfigError, Section, format_error, yaml_problem
+from topics.config_base import ConfigError, Section, format_error, yaml_key_lines, yaml_problem
 from topics.config_execution import ExecutionConfig
 # The representation's sections live in their own module; every section is named here.
 from topics.config_represent import (
@@ -328,19 +328,26 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     return parts, value
 
 
-def build_config(data: dict[str, Any] | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+def build_config(data: dict[str, Any] | None = None, overrides: list[str] | tuple[str, ...] = (),
+                 key_lines: dict[str, int] | None = None) -> RunConfig:
     """Validate ``data`` (nested dict as in the YAML file) with ``overrides`` applied.
+    ``key_lines`` gives the file line of each dotted key, for the error message.
 
     Raises
     ------
     ConfigError
-        If a key is unknown or a value invalid; the message names the dotted key.
+        If a key is unknown or a value invalid; the message names the dotted key (and its
+        line in the file, where the file set it).
     """
+    key_lines = dict(key_lines or {})
     if not isinstance(data or {}, dict):
         raise ConfigError("config: top level must be a mapping of sections")
     merged: dict[str, Any] = copy.deepcopy(data or {})
     for item in overrides:
         parts, value = _parse_override(item)
+        # An overridden value's problem is the override's, not the file line's (0: no line).
+        overridden = ".".join(parts)
+        key_lines = {k: v for k, v in key_lines.items() if not k.startswith(f"{overridden}.")} | {overridden: 0}
         node = merged
         for part in parts[:-1]:
             child = node.setdefault(part, {})
@@ -351,7 +358,7 @@ def build_config(data: dict[str, Any] | None = None, overrides: list[str] | tupl
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(format_error(exc)) from None
+        raise ConfigError(format_error(exc, key_lines)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
@@ -363,21 +370,23 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         If the file is missing, is not YAML, or does not validate.
     """
     data: dict[str, Any] = {}
+    key_lines: dict[str, int] = {}
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
+        text = path.read_text(encoding="utf-8")
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise ConfigError(f"config file {path}{yaml_problem(exc, 'file')}") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path}: top level must be a mapping of sections")
-        data = loaded
+        data, key_lines = loaded, yaml_key_lines(text)
     try:
-        return build_config(data, overrides)
+        return build_config(data, overrides, key_lines)
     except ConfigError as exc:
         where = f"{path}: " if path is not None else ""
         raise ConfigError(f"{where}{exc}") from None

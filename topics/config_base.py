@@ -16,14 +16,38 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-def format_error(error: ValidationError) -> str:
-    """One line per problem, each naming the dotted key."""
+def format_error(error: ValidationError, key_lines: dict[str, int] | None = None) -> str:
+    """One line per problem, each naming the dotted key, and its line in the settings file
+    when ``key_lines`` (from :func:`yaml_key_lines`) has the key or the key's nearest parent."""
     lines = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "<root>"
+        parts = [str(part) for part in item["loc"]]
+        key = ".".join(parts) or "<root>"
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        lines.append(f"{key}: {message}")
+        line = next((key_lines[p] for n in range(len(parts), 0, -1) if (p := ".".join(parts[:n])) in (key_lines or {})), None)
+        lines.append(f"{key}{f' (line {line})' if line else ''}: {message}")
     return "; ".join(lines)
+
+
+def yaml_key_lines(text: str) -> dict[str, int]:
+    """The 1-based line of every mapping key in a YAML document, by dotted key (e.g.
+    ``{"reduce": 33, "reduce.n_neighbors": 35}``); empty if the text does not compose."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    found: dict[str, int] = {}
+
+    def walk(node, prefix: str) -> None:
+        if not isinstance(node, yaml.MappingNode):
+            return
+        for key_node, value_node in node.value:
+            dotted = f"{prefix}{key_node.value}"
+            found[dotted] = key_node.start_mark.line + 1
+            walk(value_node, f"{dotted}.")
+
+    walk(root, "")
+    return found
 
 
 def yaml_problem(exc: yaml.YAMLError, where: str) -> str:

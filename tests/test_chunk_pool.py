@@ -1,0 +1,46 @@
+"""Chunk jobs in worker processes (topics.chunk_work.run_in_processes): results in job order,
+each from its own process, and a failing job's error raised in the caller."""
+
+import os
+
+import pytest
+
+from topics.chunk_work import ChunkJob, available_cores, run_in_processes
+
+
+def _report(store, value: int) -> dict:
+    # A job runs in a spawned worker: it reports where it ran and what it was given.
+    return {"value": value, "pid": os.getpid(), "root": str(store.root)}
+
+
+def _fail_on(store, value: int) -> dict:
+    if value == 2:
+        raise ValueError(f"chunk {value} is broken")
+    return {"value": value}
+
+
+def test_jobs_run_in_worker_processes_in_order(tmp_path):
+    jobs = [ChunkJob(f"job {i}", _report, (i,)) for i in range(5)]
+    results = run_in_processes(jobs, str(tmp_path), processes=2)
+    assert [r["value"] for r in results] == list(range(5))
+    assert {r["root"] for r in results} == {str(tmp_path)}
+    pids = {r["pid"] for r in results}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    assert all(r["worker_rss_mib"] > 0 and r["seconds"] >= 0 for r in results)
+
+
+def test_one_process_or_one_job_runs_here(tmp_path):
+    for jobs, processes in (([ChunkJob("a", _report, (1,)), ChunkJob("b", _report, (2,))], 1), ([ChunkJob("a", _report, (1,))], 4)):
+        results = run_in_processes(jobs, str(tmp_path), processes)
+        assert {r["pid"] for r in results} == {os.getpid()}
+        assert all("worker_rss_mib" not in r for r in results)
+
+
+def test_a_failing_job_raises_here(tmp_path):
+    jobs = [ChunkJob(f"job {i}", _fail_on, (i,)) for i in range(4)]
+    with pytest.raises(ValueError, match="chunk 2 is broken"):
+        run_in_processes(jobs, str(tmp_path), processes=2)
+
+
+def test_available_cores():
+    assert 1 <= available_cores() <= (os.cpu_count() or 1)
