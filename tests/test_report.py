@@ -39,3 +39,13 @@ def test_index_page_of_a_run_with_no_topic_says_why_and_shows_no_nan():
     page = report.index_page(run, topics, metrics, [])
     assert "every document is an outlier" in page and "at least 10 documents" in page
     assert "nan" not in page.lower().replace("nan-", "") and page.count(">n/a<") == 3
+
+
+def test_index_page_shows_plain_ctfidf_terms_only_where_the_chain_changed_terms():
+    run = {"run_id": "r3", "input": "x.csv", "n_docs": 10}
+    changed = _topics().assign(ctfidf_terms=[["x"], ["y", "the"]])
+    page = report.index_page(run, changed, {}, [])
+    assert "<th>c-TF-IDF terms</th>" in page and "<td>y the</td>" in page
+    same = _topics().assign(ctfidf_terms=[["x"], ["<script>", "y"]])
+    assert "c-TF-IDF terms" not in report.index_page(run, same, {}, [])
+    assert "c-TF-IDF terms" not in report.index_page(run, _topics(), {}, [])  # an older run's table

@@ -240,11 +240,15 @@ def index_page(run: dict, topics: pd.DataFrame, metrics: dict, views: list[dict]
             "label": topics["label"],
             "name": topics["name"],
             "terms": [" ".join(list(t)[:10]) for t in topics["terms"]],
+            "c-TF-IDF terms": [" ".join(list(t)[:10]) for t in topics.get("ctfidf_terms", [[]] * len(topics))],
             "summary": topics["summary"],
         }
     )
-    # LLM columns only when some topic has one.
+    # LLM columns only when some topic has one; plain c-TF-IDF terms only when the
+    # representation chain changed some topic's terms (an older run has none).
     table = table.drop(columns=[c for c in ("label", "summary") if not table[c].notna().any()])
+    if (table["c-TF-IDF terms"] == table["terms"]).all() or not table["c-TF-IDF terms"].str.len().any():
+        table = table.drop(columns=["c-TF-IDF terms"])
     settings = esc(json.dumps(run.get("config", {}), indent=2))
     body = (
         "<h2>Run</h2>" + table_html(summary)

@@ -49,7 +49,7 @@ ALL_STAGES = (
 )
 CODE_VERSIONS = {
     "load": 1, "embed": 2, "reduce": 1, "project": 1, "cluster": 1, "refine": 4, "assign": 3, "represent": 8, "label": 1,
-    "evaluate": 4, "drift": 2, "render": 11, "guide": 1, "keywords": 2,
+    "evaluate": 4, "drift": 2, "render": 12, "guide": 1, "keywords": 2,
 }
 # The segmenters that cut terms out of text (see topics.represent.tokenize).
 TOKENIZER_PACKAGES = ("regex", "kiwipiepy", "kiwipiepy-model", "jieba", "sudachipy", "sudachidict-core")
