@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from topics.chunk_work import ChunkJob, available_cores, run_in_processes
+from topics.chunk_work import ChunkJob, _cgroup_cpu_quota, available_cores, run_in_processes
 
 
 def _report(store, value: int) -> dict:
@@ -44,3 +44,20 @@ def test_a_failing_job_raises_here(tmp_path):
 
 def test_available_cores():
     assert 1 <= available_cores() <= (os.cpu_count() or 1)
+
+
+def test_a_container_cpu_limit_caps_the_cores(tmp_path):
+    """A CPU quota (cgroup v2 cpu.max, or v1 cfs files) limits the processes a local run starts,
+    rounded up; no quota, or an unreadable one, leaves the affinity mask's count."""
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    for text, expected in (("200000 100000", 2), ("150000 100000", 2), ("50000 100000", 1), ("max 100000", None), ("", None)):
+        (v2 / "cpu.max").write_text(text)
+        assert _cgroup_cpu_quota(v2) == expected
+    v1 = tmp_path / "v1" / "cpu"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_period_us").write_text("100000")
+    for quota, expected in (("300000", 3), ("-1", None)):
+        (v1 / "cpu.cfs_quota_us").write_text(quota)
+        assert _cgroup_cpu_quota(v1.parent) == expected
+    assert _cgroup_cpu_quota(tmp_path / "absent") is None

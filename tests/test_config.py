@@ -96,3 +96,12 @@ def test_keywords_settings_parse():
     config = build_config({}, ["keywords.enabled=true", "keywords.keyphrase_ngram_range=[1, 2]", "keywords.use_mmr=true"])
     assert config.keywords.enabled and config.keywords.keyphrase_ngram_range == (1, 2) and config.keywords.use_mmr
     assert not RunConfig().keywords.enabled
+
+
+def test_execution_processes():
+    from topics.chunk_work import available_cores
+
+    assert build_config({}).execution.local_processes() == available_cores()
+    assert build_config({}, ["execution.processes=3"]).execution.local_processes() == 3
+    with pytest.raises(ConfigError, match=r"execution\.processes"):
+        build_config({}, ["execution.processes=0"])

@@ -69,12 +69,33 @@ def _pause_for_tests() -> None:
 
 
 def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, as a container's CPU set
-    limits it; ``os.cpu_count()`` where the platform has no affinity)."""
+    """The CPU cores this process may use: its affinity mask (a container's CPU set), capped
+    by a cgroup CPU quota (a container's CPU limit, which the mask does not show: a pod
+    limited to 2 CPUs on a 64-core node may use 2), at least 1."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return max(1, min(cores, quota) if quota else cores)
+
+
+def _cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    # cgroup v2 "max 100000" or "200000 100000"; v1 cfs_quota_us -1 when unlimited.
+    try:
+        text = (root / "cpu.max").read_text().split()
+        if text and text[0] != "max":
+            return max(1, -(-int(text[0]) // int(text[1])))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        if quota > 0 and period > 0:
+            return max(1, -(-quota // period))
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _run_in_worker(job: ChunkJob, cache_dir: str) -> dict:
