@@ -98,7 +98,11 @@ def child_ours(corpus: Path, cache: Path, chain: bool, overrides: list[str], col
     keys = run_plan(plan, store, refresh=cold, on_result=lambda r: seconds.__setitem__(r.name, r.seconds))
     render = store.get("render", keys["render"], verify=False).path
     seconds["represent"] = seconds.pop("refine", 0.0) + seconds["represent"] + seconds.pop("label", 0.0)
-    return {"seconds": seconds, "output_bytes": sum(f.stat().st_size for f in render.rglob("*") if f.is_file()),
+    # The largest process that placed UMAP transform chunks (none below fit_sample), as it measured
+    # itself: a spawned worker's ru_maxrss would count the memory of the process it forked from.
+    workers = [store.get(name, keys[name], verify=False).meta.get("place_worker_rss_mib", 0) for name in ("reduce", "project")]
+    return {"seconds": seconds, "worker_peak_rss": max(workers) * 2**20,
+            "output_bytes": sum(f.stat().st_size for f in render.rglob("*") if f.is_file()),
             "n_topics": int(store.get("represent", keys["represent"], verify=False).table("topics.parquet")["topic"].max() + 1)}
 
 
@@ -202,8 +206,6 @@ def main() -> None:
         else:
             result = child_ours(args.corpus, args.cache, args.child == "ours-chain", args.overrides, args.cold_from)
         result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-        # The largest of the processes that placed UMAP transform chunks (none below fit_sample).
-        result["worker_peak_rss"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         print(json.dumps(result))
         return
 

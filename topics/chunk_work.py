@@ -98,10 +98,22 @@ def _cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> int | None:
     return None
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory, MiB: ``VmHWM`` from ``/proc/self/status``, which
+    starts afresh at ``exec`` (a spawned worker's ``ru_maxrss`` also counts the parent's memory
+    it was forked with); ``ru_maxrss`` where there is no ``/proc``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
 def _run_in_worker(job: ChunkJob, cache_dir: str) -> dict:
     result = job.run(cache_dir)
-    # ru_maxrss is KiB on Linux: the worker's own peak, which its parent's rusage never shows.
-    return {**result, "worker_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {**result, "worker_rss_mib": peak_rss_mib()}
 
 
 def run_in_processes(jobs: list[ChunkJob], cache_dir: str, processes: int) -> list[dict]:
