@@ -100,7 +100,7 @@ def child_ours(corpus: Path, cache: Path, chain: bool, overrides: list[str], col
     seconds["represent"] = seconds.pop("refine", 0.0) + seconds["represent"] + seconds.pop("label", 0.0)
     # The largest process that placed UMAP transform chunks (none below fit_sample), as it measured
     # itself: a spawned worker's ru_maxrss would count the memory of the process it forked from.
-    workers = [store.get(name, keys[name], verify=False).meta.get("place_worker_rss_mib", 0) for name in ("reduce", "project")]
+    workers = [store.get(name, keys[name], verify=False).meta.get("worker_rss_mib", 0) for name in ("reduce", "project")]
     return {"seconds": seconds, "worker_peak_rss": max(workers) * 2**20,
             "output_bytes": sum(f.stat().st_size for f in render.rglob("*") if f.is_file()),
             "n_topics": int(store.get("represent", keys["represent"], verify=False).table("topics.parquet")["topic"].max() + 1)}

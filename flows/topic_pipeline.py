@@ -22,7 +22,7 @@ from topics.preflight import PreflightError
 from topics.reference import load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.run import Manifest, create_run_dir, error_line
-from topics.stage_graph import RunPlan, chunk_phases
+from topics.stage_graph import BACKGROUND, RunPlan, chunk_phases, runs_in_background
 
 
 def publish_prefect_artifacts(store: ArtifactStore, render_key: str, run_dir: Path, run: dict) -> None:
@@ -135,9 +135,19 @@ def topic_pipeline(
         logger.warning("execution.dask_address is not used: execution.task_runner is local")
     chunks = DaskChunks(execution, cache_dir) if execution.task_runner == "dask" else None
 
-    def step(name: str) -> str:
+    background: dict = {}  # stage name -> the Prefect future of a stage running beside the others
+
+    def step(name: str) -> str | None:
+        for waiting in [b for b, before in BACKGROUND.items() if before == name and b in background]:
+            manifest.stage_started(waiting)
+            finish(waiting, background.pop(waiting).result(), {})
         manifest.stage_started(name)
         refresh_stage, chunk_totals = name in refreshed, {}
+        if chunks is None and runs_in_background(plan, name, ArtifactStore(cache_dir), dict(keys), refresh_stage):
+            # Its UMAP work runs in worker processes; clustering and terms go on meanwhile.
+            logger.info("%-9s started beside the next stages (its UMAP work runs in worker processes)", name)
+            background[name] = tasks.stage_task_named(name).submit(cache_dir, plan, name, dict(keys), refresh=refresh_stage)
+            return None
         if chunks is not None:
             # The stage's chunk jobs run on the workers first; the stage then only assembles.
             phases = chunk_phases(plan, name, ArtifactStore(cache_dir), dict(keys), refresh=refresh_stage)
@@ -145,6 +155,9 @@ def topic_pipeline(
                 chunk_totals = chunks.run(phases)
                 refresh_stage = False  # chunk_phases discarded what the refresh replaces
         result = tasks.stage_task_named(name)(cache_dir, plan, name, dict(keys), refresh=refresh_stage)
+        return finish(name, result, chunk_totals)
+
+    def finish(name: str, result: dict, chunk_totals: dict) -> str:
         if "encoded" in chunk_totals:  # the workers encoded these; the stage found them stored
             result["reused"] = max(0, result.get("reused", 0) - chunk_totals["encoded"])
         result.update(chunk_totals)

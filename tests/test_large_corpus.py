@@ -16,18 +16,22 @@ def _stages(run_dir):
 
 def test_run_above_fit_sample(flow_runner, arxiv_run, pipeline_cache, monkeypatch):
     """With fit_sample at half the corpus, sampled and transformed documents alike get topics
-    and map positions, the embeddings are reused, and a re-run is identical, whether the
-    transform chunks ran in two worker processes or in the run's own."""
+    and map positions, the embeddings are reused, and a re-run is identical, whether UMAP's
+    fit and transform chunks ran in two worker processes (the map beside clustering) or in
+    the run's own process, one stage after another."""
     # 150 placed documents in chunks of 50: three chunks, enough for a pool of two.
     monkeypatch.setattr(reduce, "TRANSFORM_CHUNK", 50)
     settings = ["reduce.fit_sample=150", "project.fit_sample=150", "cluster.method=fast_hdbscan"]
     first = flow_runner(*settings, "execution.processes=2")
     stages = _stages(first)
     assert stages["embed"]["hit"] and not stages["reduce"]["hit"] and not stages["project"]["hit"]
+    # The map ran beside clustering and terms (its UMAP work in worker processes), joined before render.
+    order = [s["name"] for s in read_manifest(first)["stages"]]
+    assert order.index("evaluate") < order.index("project") < order.index("render")
     store = ArtifactStore(pipeline_cache)
     for name in ("reduce", "project"):
         meta = store.get(name, stages[name]["key"]).meta
-        assert meta["place_processes"] == 2 and meta["place_worker_rss_mib"] > 0
+        assert meta["worker_processes"] == 2 and meta["worker_rss_mib"] > 0
     documents = pd.read_parquet(first / "documents.parquet")
     assert len(documents) == 300
     sampled = np.zeros(300, dtype=bool)
@@ -41,7 +45,9 @@ def test_run_above_fit_sample(flow_runner, arxiv_run, pipeline_cache, monkeypatc
     assert len(shared) >= 2
     again = flow_runner(*settings, "execution.processes=1", refresh=["reduce", "project"])
     assert not _stages(again)["reduce"]["hit"]
-    assert "place_processes" not in store.get("reduce", stages["reduce"]["key"]).meta
+    assert "worker_processes" not in store.get("reduce", stages["reduce"]["key"]).meta
+    order = [s["name"] for s in read_manifest(again)["stages"]]
+    assert order.index("project") < order.index("cluster")
     assert _stages(again)["reduce"]["key"] == stages["reduce"]["key"]
     for name in ("documents.parquet", "topics.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(first / name), pd.read_parquet(again / name))

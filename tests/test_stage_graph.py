@@ -43,3 +43,32 @@ def test_a_stage_outside_the_plan_is_refused(tmp_path):
 
     with pytest.raises(KeyError, match="assign is not a stage of this run"):
         RunPlan(RunConfig(), "c.parquet").call("assign", ArtifactStore(tmp_path), {})
+
+
+def test_which_stage_runs_in_the_background(tmp_path):
+    """Only the map, only locally with more than one process, only above its fit_sample and
+    with work to do (not stored, or refreshed): then its UMAP work runs in worker processes."""
+    import numpy as np
+
+    from topics import stages
+    from topics.artifacts import ArtifactStore
+    from topics.stage_graph import BACKGROUND, runs_in_background
+
+    store = ArtifactStore(tmp_path)
+    store.put("embed", "e1", lambda writer: writer.array("embeddings.npy", np.zeros((100, 4), dtype=np.float32)))
+    keys = {"embed": "e1"}
+
+    def plan(*overrides):
+        return RunPlan(load_config(None, ["project.fit_sample=50", "reduce.fit_sample=50", *overrides]), "c.parquet")
+
+    assert BACKGROUND == {"project": "render"}
+    assert runs_in_background(plan("execution.processes=2"), "project", store, keys)
+    assert not runs_in_background(plan("execution.processes=2"), "reduce", store, keys)
+    assert not runs_in_background(plan("execution.processes=1"), "project", store, keys)
+    assert not runs_in_background(plan("execution.processes=2", "execution.task_runner=dask"), "project", store, keys)
+    assert not runs_in_background(plan("execution.processes=2", "project.fit_sample=100"), "project", store, keys)
+    stored = plan("execution.processes=2")
+    key = stages.reduction_key("project", store, "e1", stored.settings.project)
+    store.put("project", key, lambda writer: writer.array("coordinates.npy", np.zeros((100, 2), dtype=np.float32)))
+    assert not runs_in_background(stored, "project", store, keys)
+    assert runs_in_background(stored, "project", store, keys, refresh=True)

@@ -116,23 +116,25 @@ def _run_in_worker(job: ChunkJob, cache_dir: str) -> dict:
     return {**result, "worker_rss_mib": peak_rss_mib()}
 
 
-def run_in_processes(jobs: list[ChunkJob], cache_dir: str, processes: int) -> list[dict]:
+def run_in_processes(jobs: list[ChunkJob], cache_dir: str, processes: int, single_here: bool = True) -> list[dict]:
     """Run independent ``jobs`` against the store at ``cache_dir`` in up to ``processes``
     fresh worker processes (``spawn``: no forked numba or BLAS thread state), in parallel;
     returns their results in ``jobs``' order, each with ``seconds`` and ``worker_rss_mib``
     (the worker's peak resident memory, MiB).
 
-    With one job or ``processes <= 1`` they run here, one after another (results without
-    ``worker_rss_mib``): a pool's start (imports, model loads) would cost more than it saves.
+    With ``processes <= 1``, or one job and ``single_here``, they run here, one after another
+    (results without ``worker_rss_mib``): a pool's start (imports, model loads) would cost more
+    than it saves. ``single_here=False`` sends a lone job to a worker anyway, so that this
+    process (and its interpreter lock) stays free for work beside it.
 
     Raises
     ------
     Whatever a job raises (the first failure, after the jobs already running have finished;
     the jobs that completed have committed their entries, so a re-run skips them).
     """
-    processes = min(processes, len(jobs))
-    if processes <= 1:
+    if processes <= 1 or (len(jobs) <= 1 and single_here):
         return [job.run(cache_dir) for job in jobs]
+    processes = min(processes, len(jobs))
     pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
     try:
         futures = [pool.submit(_run_in_worker, job, cache_dir) for job in jobs]

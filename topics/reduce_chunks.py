@@ -9,10 +9,11 @@ job committing its result to the artifact store as an entry of its own:
 2. :func:`place_chunk` places one chunk of :func:`topics.reduce.transform_chunks` with
    ``UMAP.transform`` and commits ``umap-place/<stage key>-<chunk>``: ``coordinates.npy``.
 
-A local run runs the phases inside the stage (:func:`reduce_in_chunks`): the fit here, the
-chunks in a pool of processes (seeded UMAP is single-threaded, so each core places its own
-chunks; measured in the README's "Large corpora"). A Dask run runs them on the workers first
-(:func:`phases`), and the stage then only assembles.
+A local run runs the phases inside the stage (:func:`reduce_in_chunks`), in worker processes
+on this machine: the fit in one, the chunks in a pool of them (seeded UMAP is single-threaded,
+so each core places its own chunks; measured in the README's "Large corpora"), while the
+stage's own process only waits, free for a stage running beside it. A Dask run runs them on
+the workers first (:func:`phases`), and the stage then only assembles.
 The pickled model transforms bit for bit as the fitted one, so both give the same
 coordinates as :func:`topics.reduce.reduce` in memory.
 """
@@ -135,23 +136,26 @@ def discard(store: ArtifactStore, embed_key: str, config: UmapConfig, key: str) 
 
 def reduce_in_chunks(stage: str, store: ArtifactStore, embed_key: str, config: UmapConfig, key: str, out_path: Path,
                      refresh: bool = False, processes: int = 1) -> dict:
-    """Reduce above ``fit_sample``: run the phases not yet committed here (the chunks in up to
-    ``processes`` worker processes, see :func:`topics.chunk_work.run_in_processes`), then
-    assemble the float32 (n_docs, n_components) coordinates, in corpus order, into the
-    ``.npy`` file ``out_path`` (memory-mapped, so no second full copy is held).
+    """Reduce above ``fit_sample``: run the phases not yet committed (with ``processes`` > 1,
+    the fit in a worker process and the chunks in up to ``processes`` of them, see
+    :func:`topics.chunk_work.run_in_processes`; else here), then assemble the float32
+    (n_docs, n_components) coordinates, in corpus order, into the ``.npy`` file ``out_path``
+    (memory-mapped, so no second full copy is held).
 
-    Returns ``{"place_processes": n, "place_worker_rss_mib": peak}`` when chunks ran in worker
-    processes here (the largest worker's peak resident memory), else ``{}``. The coordinates
-    are the same whatever ``processes`` is: each chunk is placed alone, by the same model.
+    Returns ``{"worker_processes": n, "worker_rss_mib": peak}`` when jobs ran in worker
+    processes (the most at once, and the largest worker's peak resident memory), else ``{}``.
+    The coordinates are the same whatever ``processes`` is: the fit is seeded, and each chunk
+    is placed alone, by the same model.
     """
     if refresh:
         discard(store, embed_key, config, key)
     report: dict = {}
     for phase in phases(stage, store, embed_key, config, key):
-        results = run_in_processes(phase, str(store.root), processes)
+        results = run_in_processes(phase, str(store.root), processes, single_here=False)
         peaks = [result["worker_rss_mib"] for result in results if "worker_rss_mib" in result]
         if peaks:
-            report = {"place_processes": min(processes, len(phase)), "place_worker_rss_mib": max(peaks)}
+            report = {"worker_processes": max(report.get("worker_processes", 0), min(processes, len(phase))),
+                      "worker_rss_mib": max([report.get("worker_rss_mib", 0), *peaks])}
     fit = store.get(FIT_STAGE, key)
     rows, fitted = fit.array("rows.npy", mmap=False), fit.array("fitted.npy")
     n_docs = len(_embeddings(store, embed_key))

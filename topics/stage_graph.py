@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from topics import embed_stage, guide_stage, reduce_chunks, stages
+from topics import reduce as reduce_mod
 from topics.artifacts import ArtifactStore
 from topics.chunk_work import ChunkJob
 from topics.config import RunConfig
@@ -142,15 +143,50 @@ def chunk_phases(plan: RunPlan, name: str, store: ArtifactStore, keys: dict[str,
     return reduce_chunks.phases(name, store, keys["embed"], config, key)
 
 
+# A stage that only a later stage reads, so it may run beside the stages in between: the map
+# (``project``) is read only by ``render``. Name -> the stage that must wait for it.
+BACKGROUND = {"project": "render"}
+
+
+def runs_in_background(plan: RunPlan, name: str, store: ArtifactStore, keys: dict[str, str], refresh: bool = False) -> bool:
+    """Whether a local run should start stage ``name`` beside the stages after it (and wait
+    for it before :data:`BACKGROUND`'s stage): a background stage with UMAP work to do (not
+    stored, or ``refresh``) above ``fit_sample``, and more than one local process, so that its
+    fit and ``transform`` chunks run in worker processes while this process clusters and
+    describes topics. Below ``fit_sample`` UMAP would run in this process and hold its
+    interpreter lock: no gain. Reads the store only."""
+    execution = plan.settings.execution
+    if name not in BACKGROUND or execution.task_runner != "local" or execution.local_processes() < 2:
+        return False
+    config = plan.settings.project if name == "project" else plan.settings.reduce
+    n_docs = len(store.get("embed", keys["embed"], verify=False).array("embeddings.npy"))
+    if reduce_mod.fit_sample_rows(n_docs, config.fit_sample, config.random_state) is None:
+        return False
+    return refresh or not store.has(name, stages.reduction_key(name, store, keys["embed"], config))
+
+
 def run_plan(plan: RunPlan, store: ArtifactStore, refresh: set[str] | frozenset[str] = frozenset(),
              on_result: Callable[[StageResult], None] | None = None) -> dict[str, str]:
-    """Run every stage of ``plan`` in this process, in order; returns the entry key of each
-    stage by name. ``refresh`` names stages to recompute; ``on_result`` sees each result as it
-    comes (e.g. to print timings)."""
+    """Run every stage of ``plan`` in this process, in order, except that a stage
+    :func:`runs_in_background` runs in a thread beside the ones after it; returns the entry
+    key of each stage by name. ``refresh`` names stages to recompute; ``on_result`` sees each
+    result as it comes (e.g. to print timings)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     keys: dict[str, str] = {}
-    for name in plan.stages():
-        result = plan.call(name, store, keys, refresh=name in refresh)
-        keys[name] = result.key
+    background: dict[str, Future] = {}
+
+    def finish(result: StageResult) -> None:
+        keys[result.name] = result.key
         if on_result is not None:
             on_result(result)
+
+    with ThreadPoolExecutor(max_workers=len(BACKGROUND), thread_name_prefix="stage") as threads:
+        for name in plan.stages():
+            for waiting in [b for b, before in BACKGROUND.items() if before == name and b in background]:
+                finish(background.pop(waiting).result())
+            if runs_in_background(plan, name, store, keys, name in refresh):
+                background[name] = threads.submit(plan.call, name, store, dict(keys), name in refresh)
+                continue
+            finish(plan.call(name, store, keys, refresh=name in refresh))
     return keys
