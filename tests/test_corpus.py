@@ -122,3 +122,21 @@ def test_embedded_corpus_has_no_restricted_licence(arxiv_table):
     source = arxiv_table.assign(arxiv_id=arxiv_table["arxiv_id"].map(_canonical_arxiv_id)).set_index("arxiv_id")
     licences = source.loc[list(shipped), "license"].fillna("")
     assert not licences.str.contains("-nc|-nd", regex=True).any()
+
+
+def test_rows_are_named_by_position_whatever_the_files_index(tmp_path):
+    """A Parquet file saved with a pandas index (e.g. a slice of a bigger table) still has its
+    rows named 0, 1, 2 ... in errors, as in dropped.parquet."""
+    import pandas as pd
+    import pytest
+
+    from topics.config import CorpusConfig
+    from topics.corpus import CorpusError, load_corpus
+
+    path = tmp_path / "slice.parquet"
+    pd.DataFrame({"text": [5, 6, 7]}, index=[1000, 1001, 1002]).to_parquet(path)
+    with pytest.raises(CorpusError, match=r"row 0 is an integer"):
+        load_corpus(path)
+    pd.DataFrame({"id": ["x", "y", "x"], "text": ["a b c", "d e f", "g h i"]}, index=[1000, 1001, 1002]).to_parquet(path)
+    with pytest.raises(CorpusError, match=r"on rows 0 and 2"):
+        load_corpus(path, CorpusConfig(id_column="id"))

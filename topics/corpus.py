@@ -142,7 +142,9 @@ def load_corpus(path: str | Path, config: CorpusConfig | None = None) -> Corpus:
     """
     config = config or CorpusConfig()
     path = Path(path)
-    table = read_table(path, config.format, config.encoding)
+    # Rows are named by position (0-based) in every message and in dropped.parquet, whatever
+    # index a Parquet file was saved with.
+    table = read_table(path, config.format, config.encoding).reset_index(drop=True)
     wanted = {"text": ("text_column", config.text_column)}
     for name in ("id", "time", "label", "title"):
         column = getattr(config, f"{name}_column")
