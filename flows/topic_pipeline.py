@@ -22,7 +22,7 @@ from topics.preflight import PreflightError
 from topics.reference import load_reference
 from topics.represent.llm_clients import local_model_path
 from topics.run import Manifest, create_run_dir, error_line
-from topics.stage_graph import BACKGROUND, RunPlan, chunk_phases, runs_in_background
+from topics.stage_graph import RunPlan, chunk_phases, runs_in_background, waits_before
 
 
 def publish_prefect_artifacts(store: ArtifactStore, render_key: str, run_dir: Path, run: dict) -> None:
@@ -138,7 +138,7 @@ def topic_pipeline(
     background: dict = {}  # stage name -> the Prefect future of a stage running beside the others
 
     def step(name: str) -> str | None:
-        for waiting in [b for b, before in BACKGROUND.items() if before == name and b in background]:
+        for waiting in [b for b in waits_before(name) if b in background]:
             manifest.stage_started(waiting)
             finish(waiting, background.pop(waiting).result(), {})
         manifest.stage_started(name)

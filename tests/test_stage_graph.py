@@ -52,7 +52,7 @@ def test_which_stage_runs_in_the_background(tmp_path):
 
     from topics import stages
     from topics.artifacts import ArtifactStore
-    from topics.stage_graph import BACKGROUND, runs_in_background
+    from topics.stage_graph import BACKGROUND, runs_in_background, waits_before
 
     store = ArtifactStore(tmp_path)
     store.put("embed", "e1", lambda writer: writer.array("embeddings.npy", np.zeros((100, 4), dtype=np.float32)))
@@ -61,7 +61,7 @@ def test_which_stage_runs_in_the_background(tmp_path):
     def plan(*overrides):
         return RunPlan(load_config(None, ["project.fit_sample=50", "reduce.fit_sample=50", *overrides]), "c.parquet")
 
-    assert BACKGROUND == {"project": "render"}
+    assert BACKGROUND == {"project": "render"} and waits_before("render") == ("project",) and waits_before("cluster") == ()
     assert runs_in_background(plan("execution.processes=2"), "project", store, keys)
     assert not runs_in_background(plan("execution.processes=2"), "reduce", store, keys)
     assert not runs_in_background(plan("execution.processes=1"), "project", store, keys)

@@ -148,6 +148,11 @@ def chunk_phases(plan: RunPlan, name: str, store: ArtifactStore, keys: dict[str,
 BACKGROUND = {"project": "render"}
 
 
+def waits_before(name: str) -> tuple[str, ...]:
+    """The background stages that must have finished before stage ``name`` starts."""
+    return tuple(stage for stage, before in BACKGROUND.items() if before == name)
+
+
 def runs_in_background(plan: RunPlan, name: str, store: ArtifactStore, keys: dict[str, str], refresh: bool = False) -> bool:
     """Whether a local run should start stage ``name`` beside the stages after it (and wait
     for it before :data:`BACKGROUND`'s stage): a background stage with UMAP work to do (not
@@ -183,7 +188,7 @@ def run_plan(plan: RunPlan, store: ArtifactStore, refresh: set[str] | frozenset[
 
     with ThreadPoolExecutor(max_workers=len(BACKGROUND), thread_name_prefix="stage") as threads:
         for name in plan.stages():
-            for waiting in [b for b, before in BACKGROUND.items() if before == name and b in background]:
+            for waiting in [b for b in waits_before(name) if b in background]:
                 finish(background.pop(waiting).result())
             if runs_in_background(plan, name, store, keys, name in refresh):
                 background[name] = threads.submit(plan.call, name, store, dict(keys), name in refresh)
