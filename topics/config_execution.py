@@ -22,8 +22,9 @@ class ExecutionConfig(Section):
     """Where chunked work runs (see "Beyond one machine: Dask" in the README).
 
     ``task_runner`` ``local`` runs every stage in the flow's process, except that above
-    ``fit_sample`` UMAP's ``transform`` chunks run in ``processes`` worker processes on this
-    machine (null: one per available core; 1: in the flow's process). ``dask`` runs the chunk
+    ``fit_sample`` UMAP's fit and ``transform`` chunks run in up to ``processes`` worker
+    processes on this machine, and the map beside the stages after it (null: one per
+    available core; 1: all in the flow's process, one stage after another). ``dask`` runs the chunk
     jobs (embedding chunks, and UMAP's fit and ``transform`` chunks above ``fit_sample``) as
     Prefect tasks through prefect-dask's ``DaskTaskRunner``: on the scheduler at
     ``dask_address``, or on a ``LocalCluster`` of ``n_workers`` processes with
@@ -38,7 +39,7 @@ class ExecutionConfig(Section):
     processes: int | None = Field(None, ge=1)
 
     def local_processes(self) -> int:
-        """How many processes a local run places UMAP ``transform`` chunks in: ``processes``,
+        """How many worker processes a local run gives UMAP's work above ``fit_sample``: ``processes``,
         or one per core this process may use (:func:`topics.chunk_work.available_cores`)."""
         from topics.chunk_work import available_cores
 
