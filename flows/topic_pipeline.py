@@ -169,6 +169,20 @@ def topic_pipeline(
         keys[name] = result["key"]
         return result["key"]
 
+    def settle_background(exc: Exception) -> None:
+        # A stage failed while the map ran beside it: the map does not depend on the failed
+        # stage, so let it finish and keep its entry (a re-run reuses it) rather than leave
+        # worker processes behind; the manifest lists it among the finished stages.
+        for name, future in list(background.items()):
+            logger.warning("%s; waiting for %s, running beside, to finish (its result is kept for a re-run)",
+                           error_line(exc), name)
+            manifest.stage_started(name)
+            try:
+                finish(name, future.result(), {})
+            except Exception as also:  # noqa: BLE001 - the first failure is the run's error
+                logger.warning("%-9s failed too: %s", name, error_line(also))
+        background.clear()
+
     try:
         try:
             if not Path(input_path).is_file():
@@ -201,9 +215,12 @@ def topic_pipeline(
         except Exception as exc:  # noqa: BLE001 - the run's outputs are complete; artifacts are a convenience
             logger.warning("could not create the Prefect artifacts: %s", exc)
     except ConfigError as exc:  # execution.* could not serve (no scheduler, no worker)
+        settle_background(exc)
         manifest.failed(exc)
         return refused(logger, exc)
     except BaseException as exc:
+        if isinstance(exc, Exception):  # not on an interrupt or a cancellation
+            settle_background(exc)
         manifest.failed(exc)
         raise
     finally:

@@ -3,8 +3,9 @@ transformed (reduce/project.fit_sample) and fast_hdbscan, on the 300-abstract sl
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from topics import reduce
+from topics import cluster, reduce
 from topics.artifacts import ArtifactStore
 from topics.reduce import fit_sample_rows
 from topics.run import read_manifest
@@ -51,3 +52,31 @@ def test_run_above_fit_sample(flow_runner, arxiv_run, pipeline_cache, monkeypatc
     assert _stages(again)["reduce"]["key"] == stages["reduce"]["key"]
     for name in ("documents.parquet", "topics.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(first / name), pd.read_parquet(again / name))
+
+
+def test_failure_beside_the_map_keeps_the_map(flow_runner, arxiv_run, pipeline_cache, monkeypatch, caplog):
+    """When clustering fails while the map runs beside it (two worker processes), the run
+    fails with clustering's error, after the map has finished: the manifest lists project as
+    finished and a re-run reuses its entry instead of placing every document again."""
+    monkeypatch.setattr(reduce, "TRANSFORM_CHUNK", 50)
+    # Other map and clustering settings than the test above, so that neither is stored yet.
+    settings = ["reduce.fit_sample=150", "project.fit_sample=140", "cluster.method=fast_hdbscan",
+                "cluster.min_samples=4", "execution.processes=2"]
+    working = cluster.cluster
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("clustering broke")
+
+    monkeypatch.setattr(cluster, "cluster", broken)
+    with pytest.raises(RuntimeError, match="clustering broke"):
+        flow_runner(*settings)
+    assert "waiting for project, running beside, to finish" in caplog.text
+    runs = {path.resolve().parent for path in pipeline_cache.parent.glob("runs*/*/manifest.json")}
+    (failed,) = [run for run in runs if read_manifest(run)["status"] == "failed"]
+    assert "clustering broke" in read_manifest(failed)["error"]
+    assert "project" in _stages(failed) and "cluster" not in _stages(failed)
+
+    monkeypatch.setattr(cluster, "cluster", working)
+    again = flow_runner(*settings[:-1], "execution.processes=1")
+    assert _stages(again)["project"]["hit"] and not _stages(again)["cluster"]["hit"]
+    assert _stages(again)["project"]["key"] == _stages(failed)["project"]["key"]
