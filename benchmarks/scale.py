@@ -101,10 +101,12 @@ def child_ours(corpus: Path, cache: Path, chain: bool, overrides: list[str], col
     stages_wall = time.perf_counter() - started
     render = store.get("render", keys["render"], verify=False).path
     seconds["represent"] = seconds.pop("refine", 0.0) + seconds["represent"] + seconds.pop("label", 0.0)
-    # The largest process that placed UMAP transform chunks (none below fit_sample), as it measured
-    # itself: a spawned worker's ru_maxrss would count the memory of the process it forked from.
-    workers = [store.get(name, keys[name], verify=False).meta.get("worker_rss_mib", 0) for name in ("reduce", "project")]
+    # The largest worker process of UMAP's fit or transform chunks (none below fit_sample), as it
+    # measured itself: a spawned worker's ru_maxrss would count the memory of the process it forked from.
+    metas = [store.get(name, keys[name], verify=False).meta for name in ("reduce", "project")]
+    workers = [meta.get("worker_rss_mib", 0) for meta in metas]
     return {"seconds": seconds, "worker_peak_rss": max(workers) * 2**20, "stages_wall": stages_wall,
+            "worker_processes": max(meta.get("worker_processes", 0) for meta in metas),
             "output_bytes": sum(f.stat().st_size for f in render.rglob("*") if f.is_file()),
             "n_topics": int(store.get("represent", keys["represent"], verify=False).table("topics.parquet")["topic"].max() + 1)}
 
@@ -237,8 +239,10 @@ def main() -> None:
                 print(f"{'':>9} stages after embedding, wall: {ours['stages_wall']:.0f} s (the map runs beside "
                       "the stages after it, so this is less than the stages' sum)", flush=True)
             if ours.get("worker_peak_rss"):
-                print(f"{'':>9} largest transform worker process: {ours['worker_peak_rss'] / 2**20:.0f} MiB "
-                      "(beside the run's own process, one per core)", flush=True)
+                worst = ours["peak_rss"] + ours["worker_processes"] * ours["worker_peak_rss"]
+                print(f"{'':>9} largest UMAP worker process (fit or transform chunks): {ours['worker_peak_rss'] / 2**20:.0f} MiB; "
+                      f"at most {worst / 2**30:.1f} GiB in all if the run's process and {ours['worker_processes']} such "
+                      "workers peaked at once", flush=True)
 
 
 if __name__ == "__main__":
