@@ -139,8 +139,7 @@ def topic_pipeline(
 
     def step(name: str) -> str | None:
         for waiting in [b for b in waits_before(name) if b in background]:
-            manifest.stage_started(waiting)
-            finish(waiting, background.pop(waiting).result(), {})
+            join(waiting)
         manifest.stage_started(name)
         refresh_stage, chunk_totals = name in refreshed, {}
         if chunks is None and runs_in_background(plan, name, ArtifactStore(cache_dir), dict(keys), refresh_stage):
@@ -169,19 +168,21 @@ def topic_pipeline(
         keys[name] = result["key"]
         return result["key"]
 
+    def join(name: str) -> None:  # wait for a stage running beside the others, then record it
+        manifest.stage_started(name)
+        finish(name, background.pop(name).result(), {})
+
     def settle_background(exc: Exception) -> None:
         # A stage failed while the map ran beside it: the map does not depend on the failed
         # stage, so let it finish and keep its entry (a re-run reuses it) rather than leave
         # worker processes behind; the manifest lists it among the finished stages.
-        for name, future in list(background.items()):
+        for name in list(background):
             logger.warning("%s; waiting for %s, running beside, to finish (its result is kept for a re-run)",
                            error_line(exc), name)
-            manifest.stage_started(name)
             try:
-                finish(name, future.result(), {})
+                join(name)
             except Exception as also:  # noqa: BLE001 - the first failure is the run's error
                 logger.warning("%-9s failed too: %s", name, error_line(also))
-        background.clear()
 
     try:
         try:
