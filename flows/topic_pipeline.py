@@ -175,7 +175,9 @@ def topic_pipeline(
     def settle_background(exc: Exception) -> None:
         # A stage failed while the map ran beside it: the map does not depend on the failed
         # stage, so let it finish and keep its entry (a re-run reuses it) rather than leave
-        # worker processes behind; the manifest lists it among the finished stages.
+        # worker processes behind; the manifest lists it among the finished stages and still
+        # names the stage the run failed in.
+        failed_in = manifest.data.get("current_stage")
         for name in list(background):
             logger.warning("%s; waiting for %s, running beside, to finish (its result is kept for a re-run)",
                            error_line(exc), name)
@@ -183,6 +185,7 @@ def topic_pipeline(
                 join(name)
             except Exception as also:  # noqa: BLE001 - the first failure is the run's error
                 logger.warning("%-9s failed too: %s", name, error_line(also))
+        manifest.update(current_stage=failed_in)
 
     try:
         try:

@@ -74,7 +74,7 @@ def test_failure_beside_the_map_keeps_the_map(flow_runner, arxiv_run, pipeline_c
     runs = {path.resolve().parent for path in pipeline_cache.parent.glob("runs*/*/manifest.json")}
     # Other tests' runs share these folders (some fail on purpose): this one is the run that names the error.
     (failed,) = [run for run in runs if "clustering broke" in (read_manifest(run).get("error") or "")]
-    assert read_manifest(failed)["status"] == "failed"
+    assert read_manifest(failed)["status"] == "failed" and read_manifest(failed)["current_stage"] == "cluster"
     assert "project" in _stages(failed) and "cluster" not in _stages(failed)
 
     monkeypatch.setattr(cluster, "cluster", working)
