@@ -87,10 +87,19 @@ def strip_markup(text: str) -> str:
     e-mail addresses replaced by spaces, HTML entities decoded ("&eacute;" -> "é") and TeX
     accents applied ("Schr\\"odinger" -> "Schrödinger", as in arXiv abstracts).
     Used for term extraction only; stored texts keep their markup."""
-    text = _TAG.sub(" ", text)
+    text = _TAG.sub(" ", text) if "<" in text else text
     text = html.unescape(text) if "&" in text else text
     text = _TEX_ACCENT.sub(_tex_accent, text) if "\\" in text else text
-    return _URL.sub(" ", text)
+    return _URL.sub(" ", text) if _may_hold_address(text) else text
+
+
+def _may_hold_address(text: str) -> bool:
+    # What every match of _URL holds ("://", "www.", "mailto:" or "@"); most texts hold none,
+    # and substring tests cost a fraction of the pattern's scan.
+    if "@" in text or "://" in text:
+        return True
+    lowered = text.lower()
+    return "www." in lowered or "mailto:" in lowered
 
 
 def normalize_text(text: str) -> str:
@@ -224,10 +233,10 @@ class Tokenizer:
         text = normalize_text(text)
         if text.strip() == EMPTY_DOC:
             return []
-        found = self._spaced(text)
         if not _SEGMENTED.search(text):
-            # Only space-separated words, already in text order.
-            return [token for _, token in found if token not in self.stop_words]
+            # Only space-separated words, already in text order: no offsets needed.
+            return [token for token in self._words(text) if token not in self.stop_words]
+        found = self._spaced(text)
         if _HANGUL.search(text):
             found += _korean(text)
         for run in _CJK_RUN.finditer(text):
@@ -239,6 +248,16 @@ class Tokenizer:
             found += _bigrams(run.group(), run.start())
         found.sort(key=lambda pair: pair[0])
         return [token for _, token in found if token not in self.stop_words]
+
+    def _words(self, text: str) -> list[str]:
+        """The pattern's words of ``text`` (holding no segmented script), in text order."""
+        pattern = _pattern(self.token_pattern)
+        words = pattern.findall(text)
+        if pattern.groups > 1:
+            words = [match.group(0) for match in pattern.finditer(text)]  # findall would give tuples
+        digits = _DIGIT.search(text) is not None  # no digit in the text: no identifier either
+        return [word for word in words if word and (word[0].isalpha() or any(ch.isalpha() for ch in word))
+                and not (digits and is_identifier(word))]
 
     def _spaced(self, text: str) -> list[tuple[int, str]]:
         pattern = _pattern(self.token_pattern)
