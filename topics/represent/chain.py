@@ -40,8 +40,9 @@ class TopicOccurrence:
     """Which vocabulary terms occur in at least one document of each topic, as the fitted
     vectorizer tokenises each document on its own. (c-TF-IDF counts the terms of a topic's
     documents joined into one text, where an n-gram, or a Han run a segmenter cuts
-    differently, can span two documents.) The document-term counts are computed once and
-    kept in :attr:`doc_terms` for reuse.
+    differently, can span two documents.) The document-term counts come from the vectorizer
+    when it counted them for c-TF-IDF (:class:`topics.represent.doc_counts.DocumentCountVectorizer`),
+    else from one ``transform``, and are kept in :attr:`doc_terms` for reuse.
 
     Attributes
     ----------
@@ -58,7 +59,10 @@ class TopicOccurrence:
         BERTopic's frame (``Document``, ``ID``, ``Topic``, one row per document)."""
         vectorizer = topic_model.vectorizer_model
         order = np.argsort(documents["ID"].to_numpy(), kind="stable")
-        if self.doc_terms is None or self.doc_terms.shape[0] != len(documents):
+        counted = vectorizer.document_terms(len(documents)) if hasattr(vectorizer, "document_terms") else None
+        if counted is not None:
+            self.doc_terms = counted  # counted once already, for c-TF-IDF
+        elif self.doc_terms is None or self.doc_terms.shape[0] != len(documents):
             self.doc_terms = sparse.csr_matrix(vectorizer.transform(documents["Document"].to_numpy()[order]))
         doc_topics = documents["Topic"].to_numpy()[order].astype(np.int64)
         topics, rows = np.unique(doc_topics, return_inverse=True)

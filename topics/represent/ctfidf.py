@@ -10,7 +10,10 @@ the outliers), and those ids are the run's topic ids.
 Terms come from :class:`topics.represent.tokenize.Tokenizer`, chosen for the corpus's term
 language (:mod:`topics.represent.languages`): BERTopic's own English cleaning, which deletes
 every character outside ``[A-Za-z0-9 ]``, is switched off, so accents, hyphens and words in
-other scripts survive.
+other scripts survive. Each topic's term counts are the sums of its documents' counts
+(:mod:`topics.represent.doc_counts`), not the counts of its documents joined into one text:
+each document is tokenised once, and neither an n-gram nor markup stripping spans two
+documents.
 
 The terms shown, the chain's and the plain c-TF-IDF ones, each occur in at least one document
 of their topic, and hold one form of a word, not its plural or possessive beside it (see
@@ -30,6 +33,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from topics.config import RepresentConfig
 from topics.represent.chain import CTFIDF_ASPECT, TopicOccurrence, needs_embedding_model, representation_models
+from topics.represent.doc_counts import DocumentCountVectorizer
 from topics.represent.languages import TermLanguage, resolve_language, tokenizer_for
 from topics.represent.names import distinct_names, fallback_name, term_name, term_name_alternatives
 from topics.represent.term_forms import folds_forms
@@ -92,13 +96,11 @@ def build_vectorizer(config: RepresentConfig, texts: list[str] | None = None, la
         If ``config.language`` is ``auto`` or ``multilingual`` and neither ``texts`` nor
         ``language`` is given.
     """
-    from sklearn.feature_extraction.text import CountVectorizer
-
     if language is None:
         if texts is None and config.language in ("auto", "multilingual"):
             raise ValueError(f"build_vectorizer: represent.language={config.language} needs the corpus texts (or a resolved language)")
         language = resolve_language(list(texts or []), config.language)
-    return CountVectorizer(
+    return DocumentCountVectorizer(
         tokenizer=tokenizer_for(config.token_pattern, config.stop_words, language),
         token_pattern=None,
         lowercase=False,
@@ -158,6 +160,17 @@ def fit_bertopic(
     # its _preprocess_text then only turns tabs and line breaks into spaces, and the
     # tokenizer does the rest.
     model.language = None
+    counting = model.vectorizer_model if isinstance(model.vectorizer_model, DocumentCountVectorizer) else None
+    if counting is not None:
+        # BERTopic hands the vectorizer each topic's documents joined into one text; told
+        # which documents those are, it tokenises each document once (see doc_counts).
+        extract_topics = model._extract_topics
+
+        def _extract_topics(documents, *args, **kwargs):
+            counting.expect_topics(documents)
+            return extract_topics(documents, *args, **kwargs)
+
+        model._extract_topics = _extract_topics
     try:
         model.fit(list(texts), embeddings=np.asarray(embeddings), y=np.asarray(labels))
     except ValueError as exc:
@@ -167,6 +180,10 @@ def fit_bertopic(
                 "represent.language, represent.min_df and represent.token_pattern"
             ) from None
         raise
+    finally:
+        if counting is not None:
+            del model._extract_topics  # the instance's wrapper; the class's method stays
+            counting.forget_documents()
     return model
 
 
