@@ -46,6 +46,15 @@ def test_nan_and_infinity_are_named_as_such(value):
         build_config({}, [f"refine.outliers.threshold={value}"])
 
 
+@pytest.mark.parametrize("key", ["execution.processes", "cluster.min_cluster_size", "refine.nr_topics", "refine.outliers.threshold"])
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_a_boolean_is_not_a_number(key, value):
+    # pydantic alone reads true as 1 and false as 0.
+    with pytest.raises(ConfigError, match=rf"{key.replace('.', '[.]')}: .*expected a number, not the boolean {value}"):
+        build_config({}, [f"{key}={value}"])
+    assert build_config({}, [f"embed.show_progress={value}"]).embed.show_progress is (value == "true")
+
+
 def test_overrides_parse_yaml_scalars_and_win_over_file(tmp_path):
     file = tmp_path / "c.yaml"
     file.write_text("cluster:\n  min_cluster_size: 20\nrepresent:\n  stop_words: null\n")

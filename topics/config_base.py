@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, get_args
+
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 
 class ConfigError(ValueError):
@@ -14,6 +16,23 @@ class Section(BaseModel):
     # Unknown keys are an error, never silently ignored: a typo must not run a default. NaN
     # and infinity are refused as such, not as "less than or equal to" some bound.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads true as 1 and false as 0: "processes: true" would run one
+        # process, and "false" would be refused as "greater than or equal to 1".
+        if isinstance(value, bool) and info.field_name in cls.model_fields:
+            accepted = _types(cls.model_fields[info.field_name].annotation)
+            if bool not in accepted and accepted & {int, float}:
+                raise ValueError(f"expected a number, not the boolean {str(value).lower()}")
+        return value
+
+
+def _types(annotation: Any) -> set:
+    """Every type named in ``annotation`` (``int | None`` -> {int, NoneType})."""
+    args = get_args(annotation)
+    return {annotation} if not args else set().union(*(_types(arg) for arg in args))
 
 
 def format_error(error: ValidationError, key_lines: dict[str, int] | None = None) -> str:
