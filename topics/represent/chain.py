@@ -20,6 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from topics.config import RepresentConfig
+from topics.represent.doc_counts import topic_membership
 from topics.represent.term_forms import fold_forms
 
 # Aspect name under which BERTopic keeps the unrefined c-TF-IDF terms.
@@ -64,9 +65,7 @@ class TopicOccurrence:
             self.doc_terms = counted  # counted once already, for c-TF-IDF
         elif self.doc_terms is None or self.doc_terms.shape[0] != len(documents):
             self.doc_terms = sparse.csr_matrix(vectorizer.transform(documents["Document"].to_numpy()[order]))
-        doc_topics = documents["Topic"].to_numpy()[order].astype(np.int64)
-        topics, rows = np.unique(doc_topics, return_inverse=True)
-        membership = sparse.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(topics), len(rows)))
+        topics, membership = topic_membership(documents["Topic"].to_numpy()[order])
         presence = sparse.csr_matrix(membership @ self.doc_terms)
         return {int(t): r for r, t in enumerate(topics)}, vectorizer.vocabulary_, presence
 

@@ -25,8 +25,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
-# BERTopic's stand-in for a text its cleaning emptied (see topics.represent.tokenize.EMPTY_DOC).
-EMPTY_JOINED_LENGTH = len("emptydoc")
+from topics.represent.tokenize import EMPTY_DOC
 
 
 class DocumentCountVectorizer(CountVectorizer):
@@ -57,9 +56,7 @@ class DocumentCountVectorizer(CountVectorizer):
             return super().fit_transform(raw_documents, y)
         order = np.argsort(expected["ID"].to_numpy(), kind="stable")
         counts = self._counts_per_document(expected["ID"].to_numpy()[order], expected["Document"].to_numpy()[order])
-        _, rows = np.unique(expected["Topic"].to_numpy()[order].astype(np.int64), return_inverse=True)
-        membership = sparse.csr_matrix((np.ones(len(rows), dtype=counts.dtype), (rows, np.arange(len(rows)))),
-                                       shape=(rows.max() + 1, len(rows)))
+        _, membership = topic_membership(expected["Topic"].to_numpy()[order])
         topic_counts = sparse.csr_matrix(membership @ counts)
         # min_df and max_df count topics (the joined texts), as CountVectorizer would.
         n_topics = topic_counts.shape[0]
@@ -108,6 +105,15 @@ class DocumentCountVectorizer(CountVectorizer):
         return self._doc_counts
 
 
+def topic_membership(doc_topics: np.ndarray) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """``(topics, membership)``: the distinct topic ids, ascending, and an int64 CSR matrix of
+    shape (n_topics, n_docs) with a 1 where a document belongs to a topic (so that
+    ``membership @ doc_terms`` sums the documents' rows per topic)."""
+    topics, rows = np.unique(np.asarray(doc_topics, dtype=np.int64), return_inverse=True)
+    membership = sparse.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, np.arange(len(rows)))), shape=(len(topics), len(rows)))
+    return topics, membership
+
+
 def _are_joins(raw_documents, expected: pd.DataFrame) -> bool:
     """Whether ``raw_documents`` are, by length, the expected documents joined per topic with
     single spaces in ascending topic order (BERTopic's cleaning keeps lengths: it turns tabs
@@ -117,5 +123,5 @@ def _are_joins(raw_documents, expected: pd.DataFrame) -> bool:
     raw = list(raw_documents)
     grouped = expected.groupby("Topic", sort=True)["Document"].agg(["size", lambda texts: sum(map(len, texts))])
     lengths = np.array(grouped.iloc[:, 1] + grouped["size"] - 1)
-    lengths[lengths == 0] = EMPTY_JOINED_LENGTH
+    lengths[lengths == 0] = len(EMPTY_DOC)  # BERTopic's stand-in for an emptied text
     return len(raw) == len(lengths) and all(isinstance(text, str) and len(text) == n for text, n in zip(raw, lengths))

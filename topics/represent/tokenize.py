@@ -252,23 +252,23 @@ class Tokenizer:
     def _words(self, text: str) -> list[str]:
         """The pattern's words of ``text`` (holding no segmented script), in text order."""
         pattern = _pattern(self.token_pattern)
-        words = pattern.findall(text)
-        if pattern.groups > 1:
-            words = [match.group(0) for match in pattern.finditer(text)]  # findall would give tuples
-        digits = _DIGIT.search(text) is not None  # no digit in the text: no identifier either
-        return [word for word in words if word and (word[0].isalpha() or any(ch.isalpha() for ch in word))
-                and not (digits and is_identifier(word))]
+        # findall gives the one group's text, as _spaced reads it; with several groups, tuples.
+        words = pattern.findall(text) if pattern.groups <= 1 else [match.group(0) for match in pattern.finditer(text)]
+        digits = _DIGIT.search(text) is not None
+        return [word for word in words if _is_term(word, digits)]
 
     def _spaced(self, text: str) -> list[tuple[int, str]]:
         pattern = _pattern(self.token_pattern)
         # Same length: offsets stay comparable.
         hidden = _SEGMENTED.sub(" ", text) if _SEGMENTED.search(text) else text
         group = 1 if pattern.groups == 1 else 0
-        digits = _DIGIT.search(hidden) is not None  # no digit in the text: no identifier either
-        found = []
-        for match in pattern.finditer(hidden):
-            token = match.group(group)
-            # Whatever the pattern: a token needs a letter (no bare numbers or symbols).
-            if token and (token[0].isalpha() or any(ch.isalpha() for ch in token)) and not (digits and is_identifier(token)):
-                found.append((match.start(group), token))
-        return found
+        digits = _DIGIT.search(hidden) is not None
+        return [(match.start(group), match.group(group)) for match in pattern.finditer(hidden)
+                if _is_term(match.group(group), digits)]
+
+
+def _is_term(token: str | None, digits: bool) -> bool:
+    """Whether a token the pattern found is a term: whatever the pattern, it needs a letter (no
+    bare numbers or symbols), and it is no identifier (checked only when its text holds a
+    digit, ``digits``)."""
+    return bool(token) and (token[0].isalpha() or any(ch.isalpha() for ch in token)) and not (digits and is_identifier(token))
