@@ -1,7 +1,7 @@
 """Stage time, peak memory and output size at 2k, 20k and 63k documents (and 1M): ours
 against plain BERTopic doing the same work on the same embeddings.
 
-    .venv/bin/python benchmarks/scale.py [--sizes 2000 20000 63000] [--million] [--cache DIR]
+    .venv/bin/python benchmarks/scale.py [--sizes 2000 20000 63000] [--million] [--repeat N] [--cache DIR]
 
 The documents are a seeded sample (numpy seed 0) of the whole real documents in the scale
 corpus (``benchmarks/scale_corpus.py``, built first when missing); ``--million`` adds a row
@@ -24,6 +24,9 @@ before either side's clock starts):
 
 The ratio of stage time leaves out our ``evaluate`` stage (coherence, diversity, scores
 against labels), which plain BERTopic does not do; its seconds are in a column of their own.
+
+``--repeat N`` runs each side N times, alternating, and reports each stage's median seconds,
+the largest peak RSS and every run's total.
 
 Output size: ours, the render entry (every page and table a run publishes); plain, the
 ``visualize_documents`` HTML. Targets: stage time <= 1.05x plain; peak RSS <= 0.5x plain at
@@ -177,6 +180,19 @@ def measure(side: str, corpus: Path, cache: Path, overrides: list[str], cold_fro
     return result
 
 
+def median_of(results: list[dict]) -> dict:
+    """One result from repeated runs of a side: each stage's median seconds, the largest peak
+    RSS, and the totals of every run (``totals``); the first failure if any run failed."""
+    failed = [result for result in results if "failed" in result]
+    if failed:
+        return failed[0]
+    combined = dict(results[-1])
+    combined["seconds"] = {name: float(np.median([r["seconds"].get(name, 0.0) for r in results])) for name in STAGE_COLUMNS}
+    combined["peak_rss"] = max(r["peak_rss"] for r in results)
+    combined["totals"] = [sum(r["seconds"].get(name, 0.0) for name in STAGE_COLUMNS) for r in results]
+    return combined
+
+
 def row(label: str, n_docs: int, result: dict, plain: dict | None) -> str:
     if "failed" in result:
         return f"{n_docs:>9,} {label:<18} failed after {result['wall_s']:.0f} s: {result['failed']}"
@@ -189,6 +205,8 @@ def row(label: str, n_docs: int, result: dict, plain: dict | None) -> str:
         plain_total = sum(plain["seconds"].get(name, 0.0) for name in STAGE_COLUMNS)
         same_work = total - sum(s.get(name, 0.0) for name in OURS_ONLY)
         text += f"   x{same_work / plain_total:.2f} time, x{result['peak_rss'] / plain['peak_rss']:.2f} RSS"
+    if len(result.get("totals", [])) > 1:
+        text += f"   (runs' totals {' '.join(f'{t:.1f}' for t in result['totals'])} s)"
     return text
 
 
@@ -198,6 +216,9 @@ def main() -> None:
     parser.add_argument("--million", action="store_true", help="add ours on the whole 1M-text corpus")
     parser.add_argument("--cache", type=Path, default=REPO / "outputs" / ".bench-cache")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="section.key=value for both sides")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run each side N times, alternating, and report each stage's median seconds "
+                             "(and the largest peak RSS): stage times on a shared machine spread by several percent")
     parser.add_argument("--child", choices=["ours", "ours-chain", "plain"], help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cold-from", default="reduce", metavar="STAGE",
@@ -227,11 +248,15 @@ def main() -> None:
         # At 1M only ours without the chain runs: plain BERTopic fits UMAP on every point
         # (hours here), and the chain's KeyBERT cost is already measured at 63k.
         whole = n_docs is None
-        plain = None if whole else measure("plain", corpus, args.cache, args.overrides)
-        ours = measure("ours", corpus, args.cache, args.overrides, args.cold_from)
+        sides = ["ours"] if whole else ["plain", "ours", "ours-chain"]
+        runs: dict[str, list[dict]] = {side: [] for side in sides}
+        for _ in range(args.repeat):  # alternating, so a slow spell of the machine hits every side
+            for side in sides:
+                runs[side].append(measure(side, corpus, args.cache, args.overrides, args.cold_from if side == "ours" else "reduce"))
+        ours, plain = median_of(runs["ours"]), None if whole else median_of(runs["plain"])
         print(row("ours, chain []", n, ours, plain), flush=True)
         if not whole:
-            print(row("ours, default chain", n, measure("ours-chain", corpus, args.cache, args.overrides), plain), flush=True)
+            print(row("ours, default chain", n, median_of(runs["ours-chain"]), plain), flush=True)
             print(row("plain BERTopic", n, plain, None), flush=True)
         else:
             print(f"{'':>9} load and embed (static backend, cached when seen before): {embed_seconds:.0f} s", flush=True)

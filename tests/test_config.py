@@ -50,9 +50,29 @@ def test_nan_and_infinity_are_named_as_such(value):
 @pytest.mark.parametrize("value", ["true", "false"])
 def test_a_boolean_is_not_a_number(key, value):
     # pydantic alone reads true as 1 and false as 0.
-    with pytest.raises(ConfigError, match=rf"{key.replace('.', '[.]')}: .*expected a number, not the boolean {value}"):
+    with pytest.raises(ConfigError, match=rf"{key.replace('.', '[.]')}: expected a number.*, not the boolean {value}"):
         build_config({}, [f"{key}={value}"])
     assert build_config({}, [f"embed.show_progress={value}"]).embed.show_progress is (value == "true")
+
+
+def test_a_boolean_for_a_number_names_what_else_the_key_takes():
+    with pytest.raises(ConfigError, match=r"refine[.]nr_topics: expected a number, 'auto' or null, not the boolean false"):
+        build_config({}, ["refine.nr_topics=false"])
+    # YAML reads "yes" as true: the message says why a word became a boolean.
+    with pytest.raises(ConfigError, match=r"execution[.]processes: expected a number or null, not the boolean true [(]YAML reads"):
+        build_config({}, ["execution.processes=yes"])
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("represent.ngram_range=[1]", r"represent[.]ngram_range: too few values [(]item 2 is missing[)]$"),
+    ("execution.processes=", r"execution[.]processes: empty value; give a number"),
+    ("represent.token_pattern=", r"represent[.]token_pattern: matches the empty string"),
+    ("represent.token_pattern=(a)(b)", r"represent[.]token_pattern: at most one capturing group"),
+])
+def test_errors_are_worded_for_the_key_not_for_pydantic(override, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        build_config({}, [override])
+    assert "Value error" not in str(caught.value) and "Field required" not in str(caught.value)
 
 
 def test_overrides_parse_yaml_scalars_and_win_over_file(tmp_path):

@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from topics.cluster import cluster
 from topics.config import ClusterConfig, RepresentConfig
 from topics.represent import build_vectorizer, represent
+from topics.represent.ctfidf import RepresentationError
 from topics.represent.tokenize import Tokenizer
 
 PLAIN = RepresentConfig(chain=[])
@@ -101,3 +102,12 @@ def test_represent_tokenises_each_document_once(arxiv_300_embedded, labels, monk
     assert result.model.vectorizer_model.document_terms(len(texts)) is None
     vectorizer = pickle.loads(pickle.dumps(result.model.vectorizer_model))
     assert list(vectorizer.get_feature_names_out()) == result.vocabulary
+
+
+def test_min_df_above_the_number_of_topics_is_named(arxiv_300_embedded, labels):
+    # min_df counts topics (c-TF-IDF's documents are the topics' joins), not documents.
+    texts, ids, embeddings = arxiv_300_embedded
+    n_topics = len(np.unique(labels))
+    represent(texts, ids, embeddings, labels, PLAIN.model_copy(update={"min_df": n_topics}))
+    with pytest.raises(RepresentationError, match=rf"represent.min_df={n_topics + 1} is more than the {n_topics} topics"):
+        represent(texts, ids, embeddings, labels, PLAIN.model_copy(update={"min_df": n_topics + 1}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
@@ -23,16 +23,47 @@ class Section(BaseModel):
         # pydantic's lax mode reads true as 1 and false as 0: "processes: true" would run one
         # process, and "false" would be refused as "greater than or equal to 1".
         if isinstance(value, bool) and info.field_name in cls.model_fields:
-            accepted = _types(cls.model_fields[info.field_name].annotation)
+            annotation = cls.model_fields[info.field_name].annotation
+            accepted = _types(annotation)
             if bool not in accepted and accepted & {int, float}:
-                raise ValueError(f"expected a number, not the boolean {str(value).lower()}")
+                others = [repr(v) for v in _literals(annotation)] + (["null"] if type(None) in accepted else [])
+                expected = ", ".join(["a number", *others[:-1]]) + (f" or {others[-1]}" if others else "")
+                raise ValueError(
+                    f"expected {expected}, not the boolean {str(value).lower()} "
+                    "(YAML reads true/false, yes/no and on/off as booleans)"
+                )
         return value
 
 
 def _types(annotation: Any) -> set:
     """Every type named in ``annotation`` (``int | None`` -> {int, NoneType})."""
+    if get_origin(annotation) is Literal:
+        return {type(value) for value in get_args(annotation)}
     args = get_args(annotation)
     return {annotation} if not args else set().union(*(_types(arg) for arg in args))
+
+
+def _literals(annotation: Any) -> list:
+    """The values of every ``Literal`` in ``annotation`` (``int | Literal["auto"]`` -> ["auto"])."""
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    return [value for arg in get_args(annotation) for value in _literals(arg)]
+
+
+def _message(item: dict, parts: list[str]) -> tuple[list[str], str]:
+    """The key and the wording of one pydantic error: pydantic's own, without its "Value
+    error, " prefix, and plainer where a settings file or ``--set`` makes it obscure."""
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        return parts, "unknown key"
+    if kind == "value_error":
+        return parts, str(item.get("ctx", {}).get("error", item["msg"]))
+    if kind == "missing" and len(parts) > 1 and parts[-1].isdigit():
+        # A tuple given too few items: pydantic names the missing index as a key of its own.
+        return parts[:-1], f"too few values (item {int(parts[-1]) + 1} is missing)"
+    if kind in ("int_parsing", "float_parsing") and item.get("input") == "":
+        return parts, "empty value; give a number, or leave the key out for its default"
+    return parts, item["msg"]
 
 
 def format_error(error: ValidationError, key_lines: dict[str, int] | None = None) -> str:
@@ -40,9 +71,8 @@ def format_error(error: ValidationError, key_lines: dict[str, int] | None = None
     when ``key_lines`` (from :func:`yaml_key_lines`) has the key or the key's nearest parent."""
     lines = []
     for item in error.errors():
-        parts = [str(part) for part in item["loc"]]
+        parts, message = _message(item, [str(part) for part in item["loc"]])
         key = ".".join(parts) or "<root>"
-        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         line = next((key_lines[p] for n in range(len(parts), 0, -1) if (p := ".".join(parts[:n])) in (key_lines or {})), None)
         lines.append(f"{key}{f' (line {line})' if line else ''}: {message}")
     return "; ".join(lines)

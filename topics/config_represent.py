@@ -125,6 +125,9 @@ class RepresentConfig(Section):
             raise ValueError(f"not a regular expression ({exc})") from None
         if groups > 1:
             raise ValueError("at most one capturing group (the token)")
+        if regex.fullmatch(value, ""):
+            # An empty match is an empty token at every position: no term, ever.
+            raise ValueError("matches the empty string; it must match whole words (e.g. \\w\\w+)")
         return value
 
     @field_validator("chain")

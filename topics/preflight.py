@@ -209,9 +209,17 @@ def check_terms(texts: list[str], config: RepresentConfig) -> None:
             f"(represent.stop_words={config.stop_words!r}, language {language.language}); use other documents or set "
             "represent.stop_words=null"
         )
+    default_pattern = type(config).model_fields["token_pattern"].default
+    if config.token_pattern != default_pattern and _term_finder(
+        config.model_copy(update={"token_pattern": default_pattern}), language, config.stop_words,
+    )(texts):
+        raise PreflightError(
+            f"represent.token_pattern={config.token_pattern!r} matches no term in the {n} documents, "
+            "though the default pattern finds words there; fix the pattern or leave it unset"
+        )
     raise PreflightError(
         f"the corpus yields no topic term: its {n} documents hold no word matching represent.token_pattern "
-        "(only numbers, symbols, emoji or punctuation)"
+        "(only numbers, symbols, emoji, punctuation, markup or identifiers)"
     )
 
 

@@ -131,8 +131,13 @@ def fit_bertopic(
     Raises
     ------
     RepresentationError
-        If the vectorizer finds no term (all stop words, or ``min_df`` too high).
+        If the vectorizer finds no term (all stop words, or ``min_df`` too high), or
+        ``min_df`` is above the number of topics (it counts topics, as BERTopic's joined
+        topic texts are the vectorizer's documents).
     """
+    n_groups = len(np.unique(np.asarray(labels)))
+    if vectorizer_model is None and config.min_df > n_groups:
+        raise RepresentationError(_min_df_above_topics(config.min_df, f"the {n_groups} topics (the outliers, if any, count as one)"))
     from bertopic import BERTopic
     from bertopic.cluster import BaseCluster
     from bertopic.dimensionality import BaseDimensionalityReduction
@@ -174,6 +179,8 @@ def fit_bertopic(
     try:
         model.fit(list(texts), embeddings=np.asarray(embeddings), y=np.asarray(labels))
     except ValueError as exc:
+        if "max_df corresponds to < documents than min_df" in str(exc):
+            raise RepresentationError(_min_df_above_topics(config.min_df, f"the topics left by nr_topics={nr_topics!r}")) from None
         if "vocabulary" in str(exc) or "min_df" in str(exc):
             raise RepresentationError(
                 f"represent: no terms left after tokenising ({exc}); check represent.stop_words, "
@@ -185,6 +192,13 @@ def fit_bertopic(
             del model._extract_topics  # the instance's wrapper; the class's method stays
             counting.forget_documents()
     return model
+
+
+def _min_df_above_topics(min_df: int, topics: str) -> str:
+    return (
+        f"represent: represent.min_df={min_df} is more than {topics} that c-TF-IDF counts terms over; "
+        "min_df is the number of topics a term must occur in (not documents): lower it"
+    )
 
 
 def representative_doc_ids(
