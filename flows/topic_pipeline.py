@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -120,7 +121,8 @@ def topic_pipeline(
         run_id,
         run_name=run_name,
         flow_run_id=str(flow_run.get_id() or ""),
-        input=str(input_path),
+        # Absolute: `topics runs` and the report are read from other folders than the run's.
+        input=os.path.abspath(input_path),
         input_sha256=file_fingerprint(input_path) if Path(input_path).is_file() else None,
         cache_dir=None if temp_cache else str(Path(cache_dir).resolve()),
         config=settings.model_dump(mode="json"),

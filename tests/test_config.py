@@ -21,11 +21,17 @@ def test_file_problems_name_their_line(tmp_path):
     override, not the file line, holds the bad value)."""
     file = tmp_path / "c.yaml"
     file.write_text("reduce:\n  n_neighbours: 10\n  min_dist: 0.0\nproject:\n  min_dist: 7x\n")
-    with pytest.raises(ConfigError, match=r"reduce\.n_neighbours \(line 2\): unknown key; project\.min_dist \(line 5\): "):
+    with pytest.raises(ConfigError, match=rf"^reduce\.n_neighbours \({file}, line 2\): unknown key; project\.min_dist \({file}, line 5\): "):
         load_config(file)
     with pytest.raises(ConfigError, match=r"project\.min_dist: Input should be a valid number") as caught:
         load_config(file, ["project.min_dist=7y"])
-    assert "reduce.n_neighbours (line 2)" in str(caught.value)
+    assert f"reduce.n_neighbours ({file}, line 2)" in str(caught.value)
+    # A bad override alone is the override's problem, not the file's.
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("reduce:\n  n_neighbors: 10\n")
+    with pytest.raises(ConfigError, match=r"^cluster\.min_cluster_size: ") as caught:
+        load_config(fine, ["cluster.min_cluster_size=1"])
+    assert "fine.yaml" not in str(caught.value)
 
 
 def test_unknown_section_is_named():

@@ -73,6 +73,7 @@ def test_display_sample_keeps_every_topic_and_pinned_documents():
     assert set(sample["topic"]) == set(documents["topic"])
     assert (sample.groupby("topic").size() >= 30).all()
     assert {"3-299", "-1-5"} <= set(sample["doc_id"])
+    assert sample.index.is_monotonic_increasing  # corpus order
     pd.testing.assert_frame_equal(sample, display_sample(documents, 400, keep_ids={"3-299", "-1-5"}))  # repeatable
     assert display_sample(documents, 10_000) is documents
 

@@ -329,15 +329,15 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
 
 
 def build_config(data: dict[str, Any] | None = None, overrides: list[str] | tuple[str, ...] = (),
-                 key_lines: dict[str, int] | None = None) -> RunConfig:
+                 key_lines: dict[str, int] | None = None, source: str | None = None) -> RunConfig:
     """Validate ``data`` (nested dict as in the YAML file) with ``overrides`` applied.
-    ``key_lines`` gives the file line of each dotted key, for the error message.
+    ``key_lines`` gives the line of each dotted key in the file ``source``, for the error message.
 
     Raises
     ------
     ConfigError
-        If a key is unknown or a value invalid; the message names the dotted key (and its
-        line in the file, where the file set it).
+        If a key is unknown or a value invalid; the message names the dotted key and its
+        file and line where the file set it (not where an override replaced it).
     """
     key_lines = dict(key_lines or {})
     if not isinstance(data or {}, dict):
@@ -358,7 +358,7 @@ def build_config(data: dict[str, Any] | None = None, overrides: list[str] | tupl
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(format_error(exc, key_lines)) from None
+        raise ConfigError(format_error(exc, key_lines, source)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
@@ -385,9 +385,5 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path}: top level must be a mapping of sections")
         data, key_lines = loaded, yaml_key_lines(text)
-    try:
-        return build_config(data, overrides, key_lines)
-    except ConfigError as exc:
-        where = f"{path}: " if path is not None else ""
-        raise ConfigError(f"{where}{exc}") from None
+    return build_config(data, overrides, key_lines, None if path is None else str(path))
 

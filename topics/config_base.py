@@ -66,15 +66,17 @@ def _message(item: dict, parts: list[str]) -> tuple[list[str], str]:
     return parts, item["msg"]
 
 
-def format_error(error: ValidationError, key_lines: dict[str, int] | None = None) -> str:
-    """One line per problem, each naming the dotted key, and its line in the settings file
-    when ``key_lines`` (from :func:`yaml_key_lines`) has the key or the key's nearest parent."""
+def format_error(error: ValidationError, key_lines: dict[str, int] | None = None, source: str | None = None) -> str:
+    """One line per problem, each naming the dotted key, and the settings file ``source`` and
+    its line when ``key_lines`` (from :func:`yaml_key_lines`) has the key or the key's nearest
+    parent (an override's key has line 0: no file named)."""
     lines = []
     for item in error.errors():
         parts, message = _message(item, [str(part) for part in item["loc"]])
         key = ".".join(parts) or "<root>"
         line = next((key_lines[p] for n in range(len(parts), 0, -1) if (p := ".".join(parts[:n])) in (key_lines or {})), None)
-        lines.append(f"{key}{f' (line {line})' if line else ''}: {message}")
+        where = f" ({source + ', ' if source else ''}line {line})" if line else ""
+        lines.append(f"{key}{where}: {message}")
     return "; ".join(lines)
 
 

@@ -19,16 +19,20 @@ def display_sample(documents: pd.DataFrame, max_points: int, keep_ids: set[str] 
     """
     if len(documents) <= max_points:
         return documents
-    keep_ids = keep_ids or set()
     rng = np.random.default_rng(seed)
-    sizes = documents["topic"].value_counts()
+    # Documents grouped by topic once (a stable sort keeps corpus order within a topic), and
+    # the pinned ones found once: per topic, each was a pass over the whole corpus.
+    topic_of = documents["topic"].to_numpy()
+    order = np.argsort(topic_of, kind="stable")
+    _, starts, sizes = np.unique(topic_of[order], return_index=True, return_counts=True)
+    is_pinned = documents["doc_id"].isin(list(keep_ids or ())).to_numpy()
     chosen = []
     # Each topic's floor shrinks when there are many topics, so the total stays near max_points.
     floor = max(1, min(50, max_points // (2 * len(sizes))))
-    for topic, size in sizes.sort_index().items():
-        members = np.flatnonzero((documents["topic"] == topic).to_numpy())
+    for start, size in zip(starts, sizes):
+        members = order[start:start + size]
         quota = max(min(size, floor), int(round(max_points * size / len(documents))))
-        pinned = members[documents["doc_id"].iloc[members].isin(keep_ids).to_numpy()]
+        pinned = members[is_pinned[members]]
         rest = np.setdiff1d(members, pinned)
         extra = rng.choice(rest, size=max(0, min(len(rest), quota - len(pinned))), replace=False)
         chosen.append(np.concatenate([pinned, extra]))
