@@ -100,7 +100,7 @@ REFUSED = [
     Case("only emoji and punctuation", lambda d: _csv(d, _texts(50, EMOJI_ONLY)),
          "its 50 documents hold no word matching represent.token_pattern (only numbers, symbols, emoji, punctuation, markup or identifiers)"),
     Case("token pattern that matches no word", lambda d: _abstracts_csv(d, "--set", r"represent.token_pattern=\d{40}"),
-         r"represent.token_pattern='\\d{40}' matches no term in the 40 documents, though the default pattern finds words there"),
+         r'represent.token_pattern "\d{40}" matches no term in the 40 documents, though the default pattern finds words there'),
     Case("--out in a read-only place", lambda d: _abstracts_csv(d, "--out", "/proc/topics-run"), "--out /proc/topics-run: cannot write in /proc"),
     Case("--out below a file", lambda d: [*_abstracts_csv(d), "--out", str(d / "in.csv" / "run")], "is a file, not a folder"),
     Case("--out not empty", lambda d: [*_abstracts_csv(d), "--out", str(d)], "exists and is not an empty directory"),

@@ -74,11 +74,22 @@ def test_a_boolean_for_a_number_names_what_else_the_key_takes():
     ("execution.processes=", r"execution[.]processes: empty value; give a number"),
     ("represent.token_pattern=", r"represent[.]token_pattern: matches the empty string"),
     ("represent.token_pattern=(a)(b)", r"represent[.]token_pattern: at most one capturing group"),
+    ("represent.ngram_range=[1, 2, 3]", r"represent[.]ngram_range: too many values [(]at most 2[)]$"),
+    ("represent.ngram_range=1", r"represent[.]ngram_range: expected a list \(\[a, b\]\), not the number 1$"),
 ])
 def test_errors_are_worded_for_the_key_not_for_pydantic(override, message):
     with pytest.raises(ConfigError, match=message) as caught:
         build_config({}, [override])
     assert "Value error" not in str(caught.value) and "Field required" not in str(caught.value)
+    assert "Config" not in str(caught.value)  # no class names
+
+
+def test_a_key_repeated_in_a_file_is_refused(tmp_path):
+    # Plain YAML keeps the last one: the first cluster section's settings would be dropped.
+    file = tmp_path / "twice.yaml"
+    file.write_text("cluster:\n  min_cluster_size: 5\ncluster:\n  min_samples: 3\n")
+    with pytest.raises(ConfigError, match=r"twice[.]yaml, line 3, column 1: key 'cluster' appears twice in one mapping"):
+        load_config(file)
 
 
 def test_overrides_parse_yaml_scalars_and_win_over_file(tmp_path):
@@ -140,3 +151,10 @@ def test_execution_processes():
     assert build_config({}, ["execution.processes=3"]).execution.local_processes() == 3
     with pytest.raises(ConfigError, match=r"execution\.processes"):
         build_config({}, ["execution.processes=0"])
+
+
+def test_a_section_given_a_value_is_named_without_class_names(tmp_path):
+    file = tmp_path / "flat.yaml"
+    file.write_text("cluster: 5\n")
+    with pytest.raises(ConfigError, match=rf"^cluster \({file}, line 1\): expected a section of keys, not the number 5$"):
+        load_config(file)

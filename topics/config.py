@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from topics.config_base import ConfigError, Section, format_error, yaml_key_lines, yaml_problem
+from topics.config_base import ConfigError, Section, UniqueKeyLoader, format_error, yaml_key_lines, yaml_problem
 from topics.config_execution import ExecutionConfig
 # The representation's sections live in their own module; every section is named here.
 from topics.config_represent import (
@@ -377,7 +377,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
             raise ConfigError(f"config file not found: {path}")
         text = path.read_text(encoding="utf-8")
         try:
-            loaded = yaml.safe_load(text)
+            loaded = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader
         except yaml.YAMLError as exc:
             raise ConfigError(f"config file {path}{yaml_problem(exc, 'file')}") from None
         if loaded is None:

@@ -63,7 +63,26 @@ def _message(item: dict, parts: list[str]) -> tuple[list[str], str]:
         return parts[:-1], f"too few values (item {int(parts[-1]) + 1} is missing)"
     if kind in ("int_parsing", "float_parsing") and item.get("input") == "":
         return parts, "empty value; give a number, or leave the key out for its default"
+    if kind == "model_type":
+        return parts, f"expected a section of keys, not {_yaml_kind(item.get('input'))}"
+    if kind == "too_long" and "max_length" in item.get("ctx", {}):
+        return parts, f"too many values (at most {item['ctx']['max_length']})"
+    if kind in ("tuple_type", "list_type"):
+        return parts, f"expected a list ([a, b]), not {_yaml_kind(item.get('input'))}"
     return parts, item["msg"]
+
+
+def _yaml_kind(value: Any) -> str:
+    """What a YAML value is, in YAML's words (for "expected ..., not a number")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
 
 
 def format_error(error: ValidationError, key_lines: dict[str, int] | None = None, source: str | None = None) -> str:
@@ -99,6 +118,24 @@ def yaml_key_lines(text: str) -> dict[str, int]:
 
     walk(root, "")
     return found
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key repeated in one mapping is an error: plain
+    YAML keeps the last value, so a second ``cluster:`` section would silently drop the
+    first one's settings."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping (the second would replace the first)",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def yaml_problem(exc: yaml.YAMLError, where: str) -> str:

@@ -214,7 +214,7 @@ def check_terms(texts: list[str], config: RepresentConfig) -> None:
         config.model_copy(update={"token_pattern": default_pattern}), language, config.stop_words,
     )(texts):
         raise PreflightError(
-            f"represent.token_pattern={config.token_pattern!r} matches no term in the {n} documents, "
+            f"represent.token_pattern \"{config.token_pattern}\" matches no term in the {n} documents, "
             "though the default pattern finds words there; fix the pattern or leave it unset"
         )
     raise PreflightError(

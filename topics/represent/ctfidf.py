@@ -196,7 +196,7 @@ def fit_bertopic(
 
 def _min_df_above_topics(min_df: int, topics: str) -> str:
     return (
-        f"represent: represent.min_df={min_df} is more than {topics} that c-TF-IDF counts terms over; "
+        f"represent.min_df={min_df} is more than {topics} that c-TF-IDF counts terms over; "
         "min_df is the number of topics a term must occur in (not documents): lower it"
     )
 
