@@ -123,9 +123,9 @@ def check_run(args: argparse.Namespace) -> tuple[RunConfig, list[Adjustment], Co
     corpus = load_corpus(input_path, corpus_config)
     try:
         preflight.check_corpus_size(len(corpus))
+        preflight.check_terms(corpus.texts, settings.represent)
     except PreflightError as exc:
         raise PreflightError(f"{input_path}: {exc}") from None
-    preflight.check_terms(corpus.texts, settings.represent)
     llm = settings.represent.llm
     if llm.enabled and llm.provider == "local":
         local_model_path(llm)

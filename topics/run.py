@@ -76,7 +76,9 @@ def check_out_dir(out: str | Path) -> None:
     """Raise RunDirectoryError when ``out`` (an ``--out`` run directory) exists and is not an
     empty directory."""
     path = Path(out)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and not path.is_dir():
+        raise RunDirectoryError(f"--out {path}: is a file; --out names the run's folder (absent or empty)")
+    if path.exists() and any(path.iterdir()):
         raise RunDirectoryError(f"--out {path}: exists and is not an empty directory")
 
 
