@@ -23,7 +23,7 @@ def test_file_problems_name_their_line(tmp_path):
     file.write_text("reduce:\n  n_neighbours: 10\n  min_dist: 0.0\nproject:\n  min_dist: 7x\n")
     with pytest.raises(ConfigError, match=rf"^reduce\.n_neighbours \({file}, line 2\): unknown key; project\.min_dist \({file}, line 5\): "):
         load_config(file)
-    with pytest.raises(ConfigError, match=r"project\.min_dist: Input should be a valid number") as caught:
+    with pytest.raises(ConfigError, match=r"project\.min_dist: expected a number, not the text '7y'") as caught:
         load_config(file, ["project.min_dist=7y"])
     assert f"reduce.n_neighbours ({file}, line 2)" in str(caught.value)
     # A bad override alone is the override's problem, not the file's.
@@ -74,6 +74,9 @@ def test_a_boolean_for_a_number_names_what_else_the_key_takes():
     ("execution.processes=", r"execution[.]processes: empty value; give a number"),
     ("represent.token_pattern=", r"represent[.]token_pattern: matches the empty string"),
     ("represent.token_pattern=(a)(b)", r"represent[.]token_pattern: at most one capturing group"),
+    ("cluster.min_cluster_size=abc", r"cluster[.]min_cluster_size: expected a whole number, not the text 'abc'$"),
+    ("cluster.min_cluster_size=2.5", r"cluster[.]min_cluster_size: expected a whole number, not the number 2.5$"),
+    ("reduce.min_dist=[1]", r"reduce[.]min_dist: expected a number, not a list$"),
     ("represent.ngram_range=[1, 2, 3]", r"represent[.]ngram_range: too many values [(]at most 2[)]$"),
     ("represent.ngram_range=1", r"represent[.]ngram_range: expected a list \(\[a, b\]\), not the number 1$"),
 ])

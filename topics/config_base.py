@@ -63,6 +63,10 @@ def _message(item: dict, parts: list[str]) -> tuple[list[str], str]:
         return parts[:-1], f"too few values (item {int(parts[-1]) + 1} is missing)"
     if kind in ("int_parsing", "float_parsing") and item.get("input") == "":
         return parts, "empty value; give a number, or leave the key out for its default"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return parts, f"expected a whole number, not {_yaml_kind(item.get('input'))}"
+    if kind in ("float_parsing", "float_type"):
+        return parts, f"expected a number, not {_yaml_kind(item.get('input'))}"
     if kind == "model_type":
         return parts, f"expected a section of keys, not {_yaml_kind(item.get('input'))}"
     if kind == "too_long" and "max_length" in item.get("ctx", {}):
