@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from topics.topic_groups import members_by_topic
 from topics.visualize.common import display_names, escape, topic_colour
 
 
@@ -20,17 +21,13 @@ def display_sample(documents: pd.DataFrame, max_points: int, keep_ids: set[str] 
     if len(documents) <= max_points:
         return documents
     rng = np.random.default_rng(seed)
-    # Documents grouped by topic once (a stable sort keeps corpus order within a topic), and
-    # the pinned ones found once: per topic, each was a pass over the whole corpus.
-    topic_of = documents["topic"].to_numpy()
-    order = np.argsort(topic_of, kind="stable")
-    _, starts, sizes = np.unique(topic_of[order], return_index=True, return_counts=True)
-    is_pinned = documents["doc_id"].isin(list(keep_ids or ())).to_numpy()
+    groups = members_by_topic(documents["topic"].to_numpy())
+    is_pinned = documents["doc_id"].isin(list(keep_ids or ())).to_numpy()  # once, not per topic
     chosen = []
     # Each topic's floor shrinks when there are many topics, so the total stays near max_points.
-    floor = max(1, min(50, max_points // (2 * len(sizes))))
-    for start, size in zip(starts, sizes):
-        members = order[start:start + size]
+    floor = max(1, min(50, max_points // (2 * len(groups))))
+    for members in groups.values():
+        size = len(members)
         quota = max(min(size, floor), int(round(max_points * size / len(documents))))
         pinned = members[is_pinned[members]]
         rest = np.setdiff1d(members, pinned)
